@@ -1,0 +1,71 @@
+import { errnoName } from '../uapi/errno.js';
+import type { Entry, Outcome } from '../model/types.js';
+import type { StateView } from '../model/view.js';
+
+/** `0`, or a negative errno with its name: `-14 (EFAULT)`. */
+export function fmtRet(ret: number): string {
+  return ret < 0 ? `${ret} (${errnoName(ret)})` : String(ret);
+}
+
+/** One outcome as a readable line. */
+export function fmtOutcome(o: Outcome, op: string): string {
+  const parts = [`seq ${o.seq}`, op, `ret ${fmtRet(o.ret)}`];
+  if (o.pasid !== null) parts.push(`pasid ${o.pasid}`);
+  if (o.reason !== null) parts.push(`reason ${o.reason}`);
+  if (o.replayed) parts.push('(recorded earlier: request id seen)');
+  return parts.join('  ');
+}
+
+/** The JSON line `run --json` prints for an outcome: the public shape. */
+export function outcomeJson(o: Outcome): string {
+  return JSON.stringify({ seq: o.seq, ret: o.ret, pasid: o.pasid, reason: o.reason, ...(o.hex !== undefined ? { hex: o.hex } : {}) });
+}
+
+/** Ids as compact ranges: `1-5,7,9-10`. */
+export function fmtIds(ids: readonly number[], max = 12): string {
+  const runs: string[] = [];
+  for (let i = 0; i < ids.length; ) {
+    let j = i;
+    while (j + 1 < ids.length && ids[j + 1] === ids[j]! + 1) j++;
+    runs.push(i === j ? `${ids[i]}` : `${ids[i]}-${ids[j]}`);
+    i = j + 1;
+  }
+  return runs.length > max ? `${runs.slice(0, max).join(',')},… (${runs.length} runs)` : runs.join(',') || '-';
+}
+
+/** The state as a few readable lines. */
+export function fmtState(v: StateView): string {
+  const out: string[] = [];
+  out.push(`seq ${v.seq}${v.at ? ` at ${v.at}` : ''}  profile ${v.profile}  pasid_quota ${v.pasid_quota}  capacity_avail ${v.capacity_avail}/${v.capacity}`);
+  out.push(`vms (${v.vms.length}):`);
+  for (const x of v.vms) out.push(`  ${x.vm}  mm ${x.mm}  ${x.state}  containers ${x.containers.join(',') || '-'}`);
+  out.push(`containers (${v.containers.length}):`);
+  for (const c of v.containers) {
+    out.push(`  ${c.container}  vm ${c.vm}  ${c.state}${c.iommu_type ? ` ${c.iommu_type}` : ''}  groups ${c.groups.join(',') || '-'}  vfio_mm ${c.vfio_mm ?? '-'}`);
+  }
+  out.push(`vfio_mms (${v.vfio_mms.length}):`);
+  for (const m of v.vfio_mms) {
+    const q = m.quota === m.set_quota ? `${m.quota}` : `${m.quota} (set limit ${m.set_quota})`;
+    out.push(`  #${m.vfio_mm}  mm ${m.mm} gen ${m.gen}  refs ${m.refs}  quota ${q}  held ${m.held}  pasids ${fmtIds(m.pasids)}`);
+  }
+  return out.join('\n');
+}
+
+/** One entry as a readable line. */
+export function fmtEntry(e: Entry): string {
+  const head = `${String(e.seq).padStart(6)}  ${e.at}  `;
+  if (e.type === 'config') {
+    return `${head}config  profile ${e.profile}  pasid_bits ${e.pasid_bits}  capacity ${e.capacity}  pasid_quota ${e.pasid_quota}`;
+  }
+  if (e.type === 'request') {
+    const { op: _op, ...args } = e.req;
+    const argText = Object.entries(args).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+    const tail = [`ret ${fmtRet(e.ret)}`];
+    if (e.pasid !== undefined) tail.push(`pasid ${e.pasid}`);
+    if (e.reason !== undefined) tail.push(`reason ${e.reason}`);
+    return `${head}request ${e.op}${e.vm ? ` by ${e.vm}` : ''}  ${argText}  → ${tail.join('  ')}`;
+  }
+  const { seq: _s, at: _a, type: _t, cause, machine, event, from, to, ...rest } = e;
+  const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+  return `${head}  ${machine} ${event} ${from}→${to}  ${fields}  (cause ${cause})`;
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { RequestError } from '../model/request.js';
+import { StoreError } from '../store/open.js';
+import { CliError } from './common.js';
+import { registerDemo } from './demo.js';
+import { registerLog } from './log.js';
+import { registerRun } from './run.js';
+import { registerState } from './state.js';
+
+const program = new Command('pasid-ledger')
+  .description('VFIO PASID allocation as xstate machines over an append-only, hash-chained SQLite log')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerRun(program);
+registerState(program);
+registerLog(program);
+registerDemo(program);
+for (const cmd of program.commands) cmd.exitOverride();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // --help and --version exit 0; usage errors were printed by commander already.
+    process.exitCode = e.exitCode === 0 ? 0 : 2;
+  } else if (e instanceof CliError || e instanceof StoreError || e instanceof RequestError) {
+    process.stderr.write(`pasid-ledger: ${e.message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`pasid-ledger: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 70;
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * pasid-ledger: the host side of VFIO shared virtual addressing as xstate machines
+ * over an append-only, hash-chained SQLite log.
+ *
+ * @example
+ * import { openLedger } from 'pasid-ledger';
+ * const ledger = await openLedger('./pasid-ledger.db');
+ * ledger.request({ op: 'vm_start', vm: 'vm1', mm: '0x1000' });
+ */
+export { openLedger, Ledger, outcomeOf, readConfig, type LedgerOptions } from './ledger.js';
+export { resolveConfig, type ConfigOptions } from './config.js';
+export { parseRequest, RequestError, REQUEST_OPS } from './model/request.js';
+export { decide } from './model/decide.js';
+export { evolve } from './model/evolve.js';
+export { emptyState, cloneState, type HostState, type VfioMmState, type ContainerState, type VmState, type GroupState } from './model/state.js';
+export { viewState, type StateView } from './model/view.js';
+export type { Decision } from './model/decision.js';
+export type * from './model/types.js';
+export { StoreError } from './store/open.js';
+export { queryEntries, type EntryFilter } from './replay/entries.js';
+export * as uapi from './uapi/index.js';

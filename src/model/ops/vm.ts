@@ -1,0 +1,33 @@
+import { EEXIST, ESRCH } from '../../uapi/errno.js';
+import { vmGuards } from '../../../machines/vm.js';
+import { closeContainer } from '../cascade.js';
+import { accept, refuse, type Decision } from '../decision.js';
+import { Plan } from '../plan.js';
+import type { HostState } from '../state.js';
+
+/** A VMM process starts with its mm token. A running vm id is -EEXIST. */
+export function vmStart(s: HostState, req: { vm: string; mm: string }): Decision {
+  const vm = s.vms.get(req.vm);
+  if (vm && vmGuards.isRunning(vm.state)) return refuse(-EEXIST, 'vm_exists', req.vm);
+  const plan = new Plan(s);
+  plan.step('vm', 'VM_START', vm?.state ?? 'none', { vm: req.vm, mm: req.mm });
+  return accept(plan, { ret: 0, vm: req.vm });
+}
+
+/**
+ * A VMM exits or crashes: the kernel closes every fd it held, so each container it
+ * opened closes (groups detach, vfio_mm puts, PASIDs freed), in open order; then the
+ * process is gone. Nothing it held stays allocated.
+ */
+export function vmEnd(s: HostState, req: { vm: string }, event: 'VM_EXIT' | 'VM_CRASH'): Decision {
+  const vm = s.vms.get(req.vm);
+  if (!vm) return refuse(-ESRCH, 'no_such_vm', req.vm);
+  if (!vmGuards.isRunning(vm.state)) return refuse(-ESRCH, 'vm_not_running', req.vm);
+  const plan = new Plan(s);
+  for (const id of vm.containers) {
+    const c = s.containers.get(id);
+    if (c && c.state !== 'closed') closeContainer(plan, c);
+  }
+  plan.step('vm', event, 'running', { vm: req.vm, mm: vm.mm });
+  return accept(plan, { ret: 0, vm: req.vm });
+}

@@ -1,0 +1,54 @@
+import type { HostState } from './state.js';
+
+/** The host as plain data, the shape `state --json` prints and `replay` returns. */
+export interface StateView {
+  seq: number;
+  at: string | null;
+  profile: string;
+  pasid_quota: number;
+  capacity: number;
+  capacity_avail: number;
+  vms: Array<{ vm: string; mm: string; state: string; containers: string[] }>;
+  containers: Array<{ container: string; vm: string; state: string; iommu_type: string | null; groups: string[]; vfio_mm: number | null }>;
+  groups: Array<{ group: string; container: string | null; iommu_backed: boolean; noiommu: boolean }>;
+  vfio_mms: Array<{ vfio_mm: number; mm: string; gen: number; refs: number; quota: number; set_quota: number; held: number; pasids: number[] }>;
+}
+
+/**
+ * The host as plain data (copies: the view does not change when the state evolves).
+ * `vm` narrows it to one vm, its containers and the vfio_mm of its mm.
+ *
+ * @example
+ * viewState(ledger.state).vfio_mms[0]; // { vfio_mm: 1, mm: '0x1000', refs: 2, quota: 1000, pasids: [1, 2] }
+ */
+export function viewState(s: HostState, vm?: string): StateView {
+  const v: StateView = {
+    seq: s.seq,
+    at: s.at,
+    profile: s.config.profile,
+    pasid_quota: s.pasidQuota,
+    capacity: s.config.capacity,
+    capacity_avail: s.capacityAvail,
+    vms: [...s.vms.values()].map((x) => ({ vm: x.vm, mm: x.mm, state: x.state, containers: [...x.containers] })),
+    containers: [...s.containers.values()].map((c) => ({
+      container: c.container, vm: c.vm, state: c.state, iommu_type: c.iommu_type, groups: [...c.groups], vfio_mm: c.vfio_mm,
+    })),
+    groups: [...s.groups.values()].map((g) => ({ group: g.group, container: g.container, iommu_backed: g.iommu_backed, noiommu: g.noiommu })),
+    vfio_mms: [...s.vfioMms.values()].map((m) => ({
+      vfio_mm: m.vfio_mm, mm: m.mm, gen: m.gen, refs: m.refs, quota: m.quota, set_quota: m.set_quota,
+      held: m.pasids.size, pasids: [...m.pasids].sort((a, b) => a - b),
+    })),
+  };
+  if (vm === undefined) return v;
+  const mine = s.vms.get(vm);
+  const containers = new Set(v.containers.filter((c) => c.vm === vm).map((c) => c.container));
+  const mms = new Set(v.containers.filter((c) => containers.has(c.container)).map((c) => c.vfio_mm));
+  if (mine) { const live = s.liveByMm.get(mine.mm); if (live !== undefined) mms.add(live); }
+  return {
+    ...v,
+    vms: v.vms.filter((x) => x.vm === vm),
+    containers: v.containers.filter((c) => containers.has(c.container)),
+    groups: v.groups.filter((g) => g.container !== null && containers.has(g.container)),
+    vfio_mms: v.vfio_mms.filter((m) => mms.has(m.vfio_mm)),
+  };
+}

@@ -1,0 +1,94 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { canonicalJson } from './canonical.js';
+import { indexColumns } from './columns.js';
+import { chainHash, GENESIS_CHAIN, leafHash } from './hash.js';
+
+/** One stored row: the entry text as hashed, its leaf and chain hashes. */
+export interface LogRow {
+  seq: number;
+  entry: string;
+  leaf: string;
+  chain: string;
+}
+
+/** The last entry of the log: its seq (0 when empty) and chain value. */
+export interface LogHead {
+  seq: number;
+  chain: string;
+}
+
+/**
+ * The append-only log over one SQLite handle: the hot paths (append, catch-up, replay)
+ * on raw prepared statements.
+ */
+export class EntryLog {
+  private readonly insertStmt: BetterSqlite3.Statement;
+  private readonly headStmt: BetterSqlite3.Statement;
+  private readonly afterStmt: BetterSqlite3.Statement;
+  private readonly rangeStmt: BetterSqlite3.Statement;
+  private readonly requestIdStmt: BetterSqlite3.Statement;
+  private readonly rowStmt: BetterSqlite3.Statement;
+
+  constructor(readonly db: BetterSqlite3.Database) {
+    this.insertStmt = db.prepare(
+      `INSERT INTO entries (seq, entry, leaf, chain, at, type, op, machine, vm, container, mm, pasid, cause, request_id)
+       VALUES (@seq, @entry, @leaf, @chain, @at, @type, @op, @machine, @vm, @container, @mm, @pasid, @cause, @request_id)`,
+    );
+    this.headStmt = db.prepare('SELECT seq, chain FROM entries ORDER BY seq DESC LIMIT 1');
+    this.afterStmt = db.prepare('SELECT seq, entry, leaf, chain FROM entries WHERE seq > ? ORDER BY seq');
+    this.rangeStmt = db.prepare('SELECT seq, entry, leaf, chain FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq');
+    this.requestIdStmt = db.prepare('SELECT seq, entry, leaf, chain FROM entries WHERE request_id = ?');
+    this.rowStmt = db.prepare('SELECT seq, entry, leaf, chain FROM entries WHERE seq = ?');
+  }
+
+  /** The last entry's seq and chain; `{ seq: 0, chain: GENESIS_CHAIN }` for an empty log. */
+  head(): LogHead {
+    return (this.headStmt.get() as LogHead | undefined) ?? { seq: 0, chain: GENESIS_CHAIN };
+  }
+
+  /**
+   * Appends entries after the head: each is stored as its canonical JSON text with its
+   * leaf and chain hashes and its indexing columns. Call inside `immediate()`; the
+   * entries' `seq` must run on from the head (the table's trigger refuses a gap).
+   *
+   * @throws for an entry out of sequence (a bug) or an IO error; the caller's
+   * transaction then rolls back and nothing is written.
+   */
+  append(entries: readonly Record<string, unknown>[]): LogHead {
+    let { seq, chain } = this.head();
+    for (const e of entries) {
+      if (e.seq !== seq + 1) throw new Error(`bug: appending seq ${String(e.seq)} after ${seq}`);
+      const entry = canonicalJson(e);
+      const leaf = leafHash(entry);
+      chain = chainHash(chain, leaf);
+      seq += 1;
+      this.insertStmt.run({ ...indexColumns(e), entry, leaf, chain });
+    }
+    return { seq, chain };
+  }
+
+  /** Rows after `seq`, in order (lazily: a long log is not held in memory). */
+  after(seq: number): IterableIterator<LogRow> {
+    return this.afterStmt.iterate(seq) as IterableIterator<LogRow>;
+  }
+
+  /** Rows with `from < seq <= to`, in order. */
+  range(from: number, to: number): IterableIterator<LogRow> {
+    return this.rangeStmt.iterate(from, to) as IterableIterator<LogRow>;
+  }
+
+  /** One row, or undefined. */
+  row(seq: number): LogRow | undefined {
+    return this.rowStmt.get(seq) as LogRow | undefined;
+  }
+
+  /** The request entry recorded under a caller's request id, if any. */
+  byRequestId(id: string): LogRow | undefined {
+    return this.requestIdStmt.get(id) as LogRow | undefined;
+  }
+
+  /** Runs `fn` in one `BEGIN IMMEDIATE` transaction: all of it commits, or none. */
+  immediate<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+}
