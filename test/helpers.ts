@@ -1,0 +1,47 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openLedger, type Ledger, type LedgerOptions } from '../src/ledger.js';
+
+const dirs: string[] = [];
+process.on('exit', () => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh directory under the system temp dir, removed at process exit. */
+export function tmpDir(prefix = 'pasid-ledger-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
+/** A path for a new SQLite file in a fresh temp dir. */
+export function tmpDb(name = 'ledger.db'): string {
+  return join(tmpDir(), name);
+}
+
+/** A clock that starts at `start` and moves one second per call: entries get distinct, known times. */
+export function steppingClock(start = '2026-01-01T00:00:00.000Z'): () => Date {
+  let t = Date.parse(start);
+  return () => new Date((t += 1000) - 1000);
+}
+
+/** A ledger on a new real SQLite file with a stepping clock. */
+export async function freshLedger(opts: LedgerOptions = {}): Promise<Ledger> {
+  return openLedger(tmpDb(), { clock: steppingClock(), ...opts });
+}
+
+/** The compiled CLI entry point (tests run from dist/test). */
+export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+/**
+ * A host with one running vm, one container with one group and its IOMMU set: the
+ * usual starting point of a PASID request test.
+ */
+export function setupVm(l: Ledger, vm = 'vm1', mm = '0x1000', container = 'c1', group = 'g1', type = 'VFIO_TYPE1_NESTING_IOMMU'): void {
+  l.request({ op: 'vm_start', vm, mm });
+  l.request({ op: 'container_open', vm, container });
+  l.request({ op: 'group_attach', container, group });
+  l.request({ op: 'set_iommu', container, type });
+}
