@@ -1,5 +1,5 @@
 import type { Plan } from './plan.js';
-import type { TransitionDraft } from './types.js';
+import type { IommuInfoMeaning, TransitionDraft } from './types.js';
 
 /** What `decide` concludes for one request: the caller's outcome and the transitions it causes. */
 export interface Decision {
@@ -10,6 +10,10 @@ export interface Decision {
   vm?: string;
   /** The request struct as the ioctl leaves it in the caller's buffer (hex). */
   hex?: string;
+  /** What a GET_INFO reply means. */
+  info?: IommuInfoMeaning;
+  /** The value the guest reads (vcmd_read, config_read) or the VCRSP a vcmd_write left. */
+  value?: number;
   transitions: TransitionDraft[];
 }
 
@@ -20,9 +24,10 @@ export function refuse(ret: number, reason: string, vm?: string): Decision {
 
 /** An accepted request with the transitions the plan collected. */
 export function accept(plan: Plan, fields: Omit<Decision, 'transitions'>): Decision {
-  const d: Decision = { ...fields, transitions: plan.transitions };
-  if (d.reason === undefined) delete d.reason;
-  if (d.vm === undefined) delete d.vm;
-  if (d.pasid === undefined) delete d.pasid;
+  const d: Decision = { ret: fields.ret, transitions: plan.transitions };
+  if (fields.pasid !== undefined) d.pasid = fields.pasid;
+  if (fields.reason !== undefined) d.reason = fields.reason;
+  if (fields.vm !== undefined) d.vm = fields.vm;
+  if (fields.hex !== undefined) d.hex = fields.hex;
   return d;
 }

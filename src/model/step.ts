@@ -1,6 +1,6 @@
 import { transition, type AnyStateMachine } from 'xstate';
 import {
-  containerMachine, groupMachine, moduleParamMachine, pasidMachine, vfioMmMachine, vmMachine,
+  containerMachine, deviceMachine, groupMachine, moduleParamMachine, pasidMachine, vfioMmMachine, viommuMachine, vmMachine,
 } from '../../machines/index.js';
 import type { MachineName } from './types.js';
 
@@ -12,9 +12,12 @@ export const MACHINES: Partial<Record<MachineName, AnyStateMachine>> = {
   vfio_mm: vfioMmMachine,
   pasid: pasidMachine,
   module_param: moduleParamMachine,
+  device: deviceMachine,
+  viommu: viommuMachine,
 };
 
-const memo = new Map<string, string | null>();
+/** machine -> from -> event -> to: nested maps, so a lookup hashes no freshly built string. */
+const memo = new Map<string, Map<string, Map<string, string | null>>>();
 
 /**
  * The state a machine reaches from `from` on `event`, or null when the machine does
@@ -31,11 +34,14 @@ const memo = new Map<string, string | null>();
  * stepMachine('pasid', 'free', 'FREE');  // null
  */
 export function stepMachine(machine: MachineName, from: string, event: string): string | null {
-  const key = `${machine}\u0000${from}\u0000${event}`;
-  const hit = memo.get(key);
+  let byFrom = memo.get(machine);
+  if (!byFrom) memo.set(machine, (byFrom = new Map()));
+  let byEvent = byFrom.get(from);
+  if (!byEvent) byFrom.set(from, (byEvent = new Map()));
+  const hit = byEvent.get(event);
   if (hit !== undefined) return hit;
   const to = xstateStep(machine, from, event);
-  memo.set(key, to);
+  byEvent.set(event, to);
   return to;
 }
 
