@@ -1,0 +1,77 @@
+import { fmtReasons } from './fmt.js';
+import type { AuditReport } from './report.js';
+
+/**
+ * The CSV layout, section by section. Every row starts with its section's name, and each
+ * section opens with a header row whose first cell is `section`: a spreadsheet can load
+ * the whole file and filter on column A to get one table. Sections are separated by an
+ * empty line. Values follow RFC 4180 (quoted when they hold a comma, quote or newline).
+ */
+export const CSV_SECTIONS = Object.freeze({
+  summary: ['key', 'value'],
+  invariant: ['id', 'name', 'holds', 'violations', 'first_seq', 'first_at', 'detail'],
+  quirk: ['kind', 'seq', 'request', 'at', 'vm', 'mm', 'vfio_mm', 'pasid', 'detail'],
+  vfio_mm: [
+    'vfio_mm', 'mm', 'gen', 'vm', 'created_seq', 'created_at', 'released_seq', 'released_at', 'quota', 'set_quota',
+    'peak_held', 'peak_seq', 'peak_at', 'at_quota_ms', 'at_quota_times', 'allocs', 'frees', 'denied', 'denied_by_reason', 'reclaimed', 'held_at_end',
+  ],
+  quota_change: ['vfio_mm', 'mm', 'gen', 'seq', 'at', 'quota', 'set_quota'],
+  vm: ['vm', 'mms', 'starts', 'requests', 'denials', 'denied_by_reason', 'peak_held', 'peak_seq', 'peak_at', 'held_at_end', 'reclaimed', 'vfio_mms'],
+  denial: ['scope', 'key', 'reason', 'count'],
+  held: ['vm', 'seq', 'at', 'held', 'held_max', 'quota'],
+} as const);
+
+/** One line of `--help` per section: what `audit --format csv` writes. */
+export const CSV_HELP = [
+  'CSV: one file, one section per table; every row starts with its section name and each',
+  'section opens with a header row whose first cell is "section" (filter column A in a spreadsheet):',
+  ...Object.entries(CSV_SECTIONS).map(([k, cols]) => `  ${k}: ${cols.join(',')}`),
+  '  (quota and set_quota of a vfio_mm are the last values; quota_change lists each change;',
+  '   at_quota_ms is the time held == the set\'s quota; held is PASIDs held per vm over the log)',
+].join('\n');
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * The audit as CSV (see {@link CSV_SECTIONS}).
+ *
+ * @example
+ * writeFileSync('audit.csv', formatCsv(report));
+ */
+export function formatCsv(r: AuditReport): string {
+  const lines: string[] = [];
+  const section = (name: keyof typeof CSV_SECTIONS, rows: unknown[][]): void => {
+    if (lines.length) lines.push('');
+    lines.push(['section', ...CSV_SECTIONS[name]].map(cell).join(','));
+    for (const row of rows) lines.push([name, ...row].map(cell).join(','));
+  };
+  const c = r.config;
+  section('summary', [
+    ['ok', r.ok], ['entries', r.entries], ['head_seq', r.head.seq], ['head_chain', r.head.chain], ['requests', r.requests], ['transitions', r.transitions],
+    ['first_at', r.first_at], ['last_at', r.last_at], ['profile', c.profile], ['pasid_bits', c.pasid_bits], ['capacity', c.capacity],
+    ['pasid_quota', c.pasid_quota], ['unchecked_allocs', r.unchecked_allocs],
+  ]);
+  section('invariant', r.invariants.map((i) => [i.id, i.name, i.holds, i.violations, i.first?.seq, i.first?.at, i.first?.detail ?? i.statement]));
+  section('quirk', r.quirks.hits.map((h) => [h.kind, h.seq, h.request, h.at, h.vm, h.mm, h.vfio_mm, h.pasid, h.detail]));
+  section('vfio_mm', r.vfio_mms.map((m) => {
+    const last = m.quota_changes[m.quota_changes.length - 1];
+    return [
+      m.vfio_mm, m.mm, m.gen, m.vm, m.created_seq, m.created_at, m.released_seq, m.released_at, last?.quota, last?.set_quota,
+      m.peak_held, m.peak_seq, m.peak_at, m.at_quota_ms, m.at_quota_times, m.allocs, m.frees, m.denied_total, fmtReasons(m.denied), m.reclaimed, m.held_at_end,
+    ];
+  }));
+  section('quota_change', r.vfio_mms.flatMap((m) => m.quota_changes.map((q) => [m.vfio_mm, m.mm, m.gen, q.seq, q.at, q.quota, q.set_quota])));
+  section('vm', r.vms.map((v) => [
+    v.vm, v.mms.join(' '), v.starts, v.requests, v.denials, fmtReasons(v.denied), v.peak_held, v.peak_seq, v.peak_at, v.held_at_end, v.reclaimed, v.vfio_mms.join(' '),
+  ]));
+  section('denial', [
+    ...r.vms.flatMap((v) => Object.entries(v.denied).map(([k, n]) => ['vm', v.vm, k, n])),
+    ...r.vfio_mms.flatMap((m) => Object.entries(m.denied).map(([k, n]) => ['vfio_mm', m.vfio_mm, k, n])),
+  ]);
+  section('held', r.vms.flatMap((v) => v.series.map((p) => [v.vm, p.seq, p.at, p.held, p.held_max, p.quota])));
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,68 @@
+import Table from 'cli-table3';
+import { fmtDuration, fmtQuotas, fmtReasons } from './fmt.js';
+import { QUIRK_KINDS, type QuirkKind } from './quirks.js';
+import type { AuditReport } from './report.js';
+
+const plain = { head: [] as string[], border: [] as string[] };
+
+function table(head: string[], widths: Array<number | null>): Table.Table {
+  return new Table({ head, style: plain, wordWrap: true, colWidths: widths as number[] });
+}
+
+/**
+ * The audit as readable text: a summary line, then the invariants, the quirks hit, the
+ * quota report per vfio_mm and the per-vm summary, each a table (cli-table3).
+ *
+ * @example
+ * process.stdout.write(formatText(auditLog(log)));
+ */
+export function formatText(r: AuditReport): string {
+  const out: string[] = [];
+  const broken = r.invariants.filter((i) => !i.holds);
+  const c = r.config;
+  out.push(`audit of entries 1..${r.head.seq} (${r.requests} requests, ${r.transitions} transitions), ${r.first_at ?? '-'} .. ${r.last_at ?? '-'}`);
+  out.push(`profile ${c.profile}, pasid_bits ${c.pasid_bits}, capacity ${c.capacity}, pasid_quota ${c.pasid_quota} at load; chain head ${r.head.chain}`);
+  out.push('');
+  out.push(broken.length === 0 ? 'Invariants: all hold at every entry' : `Invariants: ${broken.length} BROKEN (${broken.map((i) => i.id).join(', ')})`);
+  const inv = table(['id', 'invariant', 'result', 'first seq', 'breaks', 'first break, or what must hold'], [4, 24, 8, 11, 8, 60]);
+  for (const i of r.invariants) {
+    inv.push([i.id, i.name, i.holds ? 'holds' : 'BROKEN', i.first ? String(i.first.seq) : '-', String(i.violations), i.first ? i.first.detail : i.statement]);
+  }
+  out.push(inv.toString());
+  out.push('');
+  const q = r.quirks;
+  const hit = (Object.keys(q.counts) as QuirkKind[]).filter((k) => q.counts[k] > 0);
+  out.push(hit.length === 0 ? 'Kernel quirks: none hit' : `Kernel quirks hit: ${hit.map((k) => `${k} ${q.counts[k]}`).join(', ')}${q.truncated ? ' (first hits listed)' : ''}`);
+  if (hit.length > 0) {
+    const qt = table(['quirk', 'seq', 'request', 'detail'], [20, 8, 9, 70]);
+    for (const h of q.hits) qt.push([h.kind, String(h.seq), String(h.request), h.detail]);
+    out.push(qt.toString());
+    for (const k of hit) out.push(`  ${k}: ${QUIRK_KINDS[k]}`);
+  }
+  out.push('');
+  out.push(`Quota report per vfio_mm (${r.vfio_mms.length})`);
+  if (r.vfio_mms.length > 0) {
+    const mt = table(['vfio_mm', 'mm / gen', 'vm', 'lived (seq)', 'quota over time', 'peak held (seq)', 'time at quota', 'denied by reason', 'reclaimed'], [9, 14, 8, 12, 16, 12, 12, 26, 11]);
+    for (const m of r.vfio_mms) {
+      mt.push([
+        `#${m.vfio_mm}`, `${m.mm} / ${m.gen}`, m.vm ?? '-', `${m.created_seq}..${m.released_seq ?? ''}`, fmtQuotas(m.quota_changes),
+        `${m.peak_held}${m.peak_seq !== null ? ` (${m.peak_seq})` : ''}`, `${fmtDuration(m.at_quota_ms)}${m.at_quota_times ? ` (${m.at_quota_times}×)` : ''}`,
+        fmtReasons(m.denied), String(m.reclaimed),
+      ]);
+    }
+    out.push(mt.toString());
+  }
+  out.push('');
+  out.push(`Per vm (${r.vms.length})`);
+  if (r.vms.length > 0) {
+    const vt = table(['vm', 'mm', 'requests', 'denials by reason', 'peak held (seq)', 'held at end', 'reclaimed'], [10, 14, 10, 34, 16, 8, 11]);
+    for (const v of r.vms) {
+      vt.push([v.vm, v.mms.join(', ') || '-', String(v.requests), v.denials ? `${v.denials}: ${fmtReasons(v.denied)}` : '0', `${v.peak_held}${v.peak_seq !== null ? ` (${v.peak_seq})` : ''}`, String(v.held_at_end), String(v.reclaimed)]);
+    }
+    out.push(vt.toString());
+  }
+  if (r.unchecked_allocs > 0) out.push(`\n${r.unchecked_allocs} ALLOCs came from requests this audit cannot read a range from: their lowest-free order was not checked.`);
+  out.push('');
+  out.push(r.ok ? 'RESULT: every invariant holds' : `RESULT: ${broken.length} invariant(s) broken; first at seq ${Math.min(...broken.map((i) => i.first!.seq))}`);
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,28 @@
+import type { HostConfig } from '../model/types.js';
+import type { InvariantResult } from './findings.js';
+import type { QuirkSummary } from './quirks.js';
+import type { VfioMmReport } from './vfio_mm_report.js';
+import type { VmReport } from './vm_report.js';
+
+/** The whole audit of a log: what `audit --format json` prints. */
+export interface AuditReport {
+  format: 'pasid-ledger-audit';
+  version: 1;
+  /** The configuration the log was written with (entry 1). */
+  config: HostConfig;
+  /** The part of the log audited: entries 1..seq, whose last chain value is `chain`. */
+  head: { seq: number; chain: string };
+  entries: number;
+  requests: number;
+  transitions: number;
+  first_at: string | null;
+  last_at: string | null;
+  /** True when every invariant held at every position. */
+  ok: boolean;
+  invariants: InvariantResult[];
+  quirks: QuirkSummary;
+  vfio_mms: VfioMmReport[];
+  vms: VmReport[];
+  /** ALLOCs whose request this audit does not know how to read (a later profile's op): not checked for lowest-free order. */
+  unchecked_allocs: number;
+}
