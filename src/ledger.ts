@@ -3,12 +3,16 @@ import { configConflicts, resolveConfig, type ConfigOptions } from './config.js'
 import { decide } from './model/decide.js';
 import { evolve } from './model/evolve.js';
 import { parseRequest } from './model/request.js';
-import { emptyState, type HostState } from './model/state.js';
+import type { HostState } from './model/state.js';
 import type { ConfigEntry, Entry, HostConfig, Outcome, Request, RequestEntry } from './model/types.js';
 import { viewState, type StateView } from './model/view.js';
 import { EntryLog, type LogHead } from './store/log.js';
 import { migrateToLatest } from './store/migrate.js';
 import { openDatabase, StoreError, type OpenOptions } from './store/open.js';
+import { SnapshotCache } from './replay/snapshot_cache.js';
+
+/** `close()` writes a snapshot when more entries than this were evolved since the last one. */
+const SNAPSHOT_ON_CLOSE = 10_000;
 
 /** How to open a ledger. Configuration options apply when the log is new and must match when it is not. */
 export interface LedgerOptions extends ConfigOptions, OpenOptions {
@@ -24,13 +28,15 @@ export interface LedgerOptions extends ConfigOptions, OpenOptions {
  */
 export class Ledger {
   private st: HostState;
+  /** Snapshots of the replayed host: where the initial catch-up starts. A cache, never the truth. */
+  private readonly cache: SnapshotCache;
   private readonly clock: () => Date;
 
   /** @internal use `openLedger`. */
   constructor(readonly log: EntryLog, readonly config: HostConfig, readonly label: string, clock: () => Date) {
     this.clock = clock;
-    this.st = emptyState(config);
-    this.catchUp();
+    this.cache = new SnapshotCache(log, config);
+    this.st = this.cache.advance(this.cache.restore());
   }
 
   /** The better-sqlite3 handle, for the read side. */
@@ -116,14 +122,19 @@ export class Ledger {
     return this.log.head();
   }
 
-  /** Closes the file. The ledger is unusable afterwards. */
+  /**
+   * Closes the file. The ledger is unusable afterwards. When more than 10,000 entries
+   * were evolved since the last snapshot, one is written first, so that the next open
+   * catches up from here instead of from the start of the log.
+   */
   close(): void {
+    if (this.log.db.open && this.st.seq - this.cache.lastSeq > SNAPSHOT_ON_CLOSE) this.cache.save(this.st);
     this.log.db.close();
   }
 
   /** Evolves in the entries other processes appended since this one last looked. */
   private catchUp(): void {
-    for (const row of this.log.after(this.st.seq)) evolve(this.st, JSON.parse(row.entry) as Entry);
+    this.st = this.cache.advance(this.st);
   }
 
   private write<T>(fn: () => T): T {
@@ -134,8 +145,7 @@ export class Ledger {
       });
     } catch (e) {
       // The transaction rolled back; what was evolved in memory meanwhile is undone by rebuilding.
-      this.st = emptyState(this.config);
-      this.catchUp();
+      this.st = this.cache.advance(this.cache.restore());
       throw e;
     }
   }
@@ -156,9 +166,11 @@ export class Ledger {
       ...(d.pasid !== undefined ? { pasid: d.pasid } : {}),
       ...(d.reason !== undefined ? { reason: d.reason } : {}),
       ...(d.hex !== undefined ? { hex: d.hex } : {}),
+      ...(d.info !== undefined ? { info: d.info } : {}),
+      ...(d.value !== undefined ? { value: d.value } : {}),
     };
     const entries: Entry[] = [entry];
-    d.transitions.forEach((t, i) => entries.push({ ...t, seq: seq + 1 + i, at, type: 'transition', cause: seq }));
+    d.transitions.forEach((t, i) => entries.push({ seq: seq + 1 + i, at, type: 'transition', cause: seq, ...t }));
     this.log.append(entries as unknown as Record<string, unknown>[]);
     for (const e of entries) evolve(this.st, e);
     return outcomeOf(entry);
@@ -169,6 +181,8 @@ export class Ledger {
 export function outcomeOf(e: RequestEntry): Outcome {
   const o: Outcome = { seq: e.seq, ret: e.ret, pasid: e.pasid ?? null, reason: e.reason ?? null };
   if (e.hex !== undefined) o.hex = e.hex;
+  if (e.info !== undefined) o.info = e.info;
+  if (e.value !== undefined) o.value = e.value;
   return o;
 }
 

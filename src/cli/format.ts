@@ -1,5 +1,5 @@
 import { errnoName } from '../uapi/errno.js';
-import type { Entry, Outcome } from '../model/types.js';
+import type { Entry, IommuInfoMeaning, Outcome } from '../model/types.js';
 import type { StateView } from '../model/view.js';
 
 /** `0`, or a negative errno with its name: `-14 (EFAULT)`. */
@@ -12,13 +12,32 @@ export function fmtOutcome(o: Outcome, op: string): string {
   const parts = [`seq ${o.seq}`, op, `ret ${fmtRet(o.ret)}`];
   if (o.pasid !== null) parts.push(`pasid ${o.pasid}`);
   if (o.reason !== null) parts.push(`reason ${o.reason}`);
+  if (o.value !== undefined) parts.push(`value ${fmtHex(o.value)}`);
+  if (o.info !== undefined) parts.push(fmtInfo(o.info));
   if (o.replayed) parts.push('(recorded earlier: request id seen)');
   return parts.join('  ');
 }
 
+/** A register or config value as hex: `0x100`. */
+export function fmtHex(v: number): string {
+  return `0x${v.toString(16)}`;
+}
+
+/** What a GET_INFO reply means, in one phrase. */
+export function fmtInfo(i: IommuInfoMeaning): string {
+  const caps = i.caps.map((c) => `${c.id}v${c.version}@${c.offset}`).join(',') || '-';
+  const trunc = i.caps_truncated ? ` (caps did not fit: argsz needed ${i.argsz})` : '';
+  return `pgsizes ${i.iova_pgsizes}  caps ${caps}${trunc}  nesting ${i.nesting ? 'yes' : 'no'}  pasid_reqs ${i.pasid_reqs ? 'yes' : 'no'}`;
+}
+
 /** The JSON line `run --json` prints for an outcome: the public shape. */
 export function outcomeJson(o: Outcome): string {
-  return JSON.stringify({ seq: o.seq, ret: o.ret, pasid: o.pasid, reason: o.reason, ...(o.hex !== undefined ? { hex: o.hex } : {}) });
+  return JSON.stringify({
+    seq: o.seq, ret: o.ret, pasid: o.pasid, reason: o.reason,
+    ...(o.hex !== undefined ? { hex: o.hex } : {}),
+    ...(o.value !== undefined ? { value: o.value } : {}),
+    ...(o.info !== undefined ? { info: o.info } : {}),
+  });
 }
 
 /** Ids as compact ranges: `1-5,7,9-10`. */
@@ -48,24 +67,43 @@ export function fmtState(v: StateView): string {
     const q = m.quota === m.set_quota ? `${m.quota}` : `${m.quota} (set limit ${m.set_quota})`;
     out.push(`  #${m.vfio_mm}  mm ${m.mm} gen ${m.gen}  refs ${m.refs}  quota ${q}  held ${m.held}  pasids ${fmtIds(m.pasids)}`);
   }
+  if (v.viommus.length > 0) {
+    out.push(`viommus (${v.viommus.length}):`);
+    for (const x of v.viommus) out.push(`  ${x.vm}  vccap ${fmtHex(x.vccap)}  vcrsp ${fmtHex(x.vcrsp)}  ${x.state}`);
+  }
+  if (v.devices.length > 0) {
+    out.push(`devices (${v.devices.length}):`);
+    for (const d of v.devices) {
+      const where = d.pasid_offset === null ? '' : `@${fmtHex(d.pasid_offset)} ctrl ${fmtHex(d.pasid_ctrl ?? 0)}`;
+      const ecaps = d.guest_ecaps.map((e) => `${fmtHex(e.id)}@${fmtHex(e.offset)}`).join(',') || '-';
+      out.push(`  ${d.bdf}  group ${d.group}${d.is_vf ? '  vf' : ''}  ${d.state}  pasid ${d.pasid_view}${where}  guest ecaps ${ecaps}`);
+    }
+  }
   return out.join('\n');
+}
+
+/** A field of an entry for a one-line display: long values (a config-space image) are cut. */
+function fmtField(v: unknown): string {
+  const text = typeof v === 'string' ? v : JSON.stringify(v);
+  return text.length > 96 ? `${text.slice(0, 80)}… (${text.length} chars)` : text;
 }
 
 /** One entry as a readable line. */
 export function fmtEntry(e: Entry): string {
   const head = `${String(e.seq).padStart(6)}  ${e.at}  `;
   if (e.type === 'config') {
-    return `${head}config  profile ${e.profile}  pasid_bits ${e.pasid_bits}  capacity ${e.capacity}  pasid_quota ${e.pasid_quota}`;
+    return `${head}config  profile ${e.profile}  pasid_bits ${e.pasid_bits}  capacity ${e.capacity}  pasid_quota ${e.pasid_quota}  pasid_cap_exposure ${e.pasid_cap_exposure}`;
   }
   if (e.type === 'request') {
     const { op: _op, ...args } = e.req;
-    const argText = Object.entries(args).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+    const argText = Object.entries(args).map(([k, v]) => `${k}=${fmtField(v)}`).join(' ');
     const tail = [`ret ${fmtRet(e.ret)}`];
     if (e.pasid !== undefined) tail.push(`pasid ${e.pasid}`);
     if (e.reason !== undefined) tail.push(`reason ${e.reason}`);
+    if (e.value !== undefined) tail.push(`value ${fmtHex(e.value)}`);
     return `${head}request ${e.op}${e.vm ? ` by ${e.vm}` : ''}  ${argText}  → ${tail.join('  ')}`;
   }
   const { seq: _s, at: _a, type: _t, cause, machine, event, from, to, ...rest } = e;
-  const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+  const fields = Object.entries(rest).map(([k, v]) => `${k}=${fmtField(v)}`).join(' ');
   return `${head}  ${machine} ${event} ${from}→${to}  ${fields}  (cause ${cause})`;
 }

@@ -2,11 +2,19 @@
 import { Command, CommanderError } from 'commander';
 import { RequestError } from '../model/request.js';
 import { StoreError } from '../store/open.js';
+import { registerAudit } from './audit.js';
+import { registerCheckpoint } from './checkpoint.js';
 import { CliError } from './common.js';
 import { registerDemo } from './demo.js';
+import { registerDiff } from './diff.js';
+import { registerExplain } from './explain.js';
+import { registerKeygen } from './keygen.js';
 import { registerLog } from './log.js';
+import { registerReplay } from './replay.js';
 import { registerRun } from './run.js';
 import { registerState } from './state.js';
+import { registerTimeline } from './timeline.js';
+import { registerVerify } from './verify.js';
 
 const program = new Command('pasid-ledger')
   .description('VFIO PASID allocation as xstate machines over an append-only, hash-chained SQLite log')
@@ -18,6 +26,14 @@ registerRun(program);
 registerState(program);
 registerLog(program);
 registerDemo(program);
+registerAudit(program);
+registerReplay(program);
+registerExplain(program);
+registerTimeline(program);
+registerDiff(program);
+registerVerify(program);
+registerCheckpoint(program);
+registerKeygen(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 try {

@@ -44,12 +44,12 @@ export function registerRun(program: Command): void {
     .description('execute a request file (one JSON request per line) against a log')
     .argument('<file>', 'the request file, or - for standard input')
     .requiredOption('--db <path>', 'the SQLite log (created if missing)')
-    .option('--json', 'print one JSON outcome per line: {"seq","ret","pasid","reason"}')
-    .option('--profile <v1|v7>', 'kernel profile of a new log (default v1)')
+    .option('--json', 'print one JSON outcome per line: {"seq","ret","pasid","reason"}, plus "hex" (raw struct, GET_INFO reply), "value" (register or config read) and "info" (GET_INFO meaning) where they apply')
+    .option('--profile <v1|v7>', 'kernel profile of a new log: v1 (March 2020 series, default) or v7 (its last revision)')
     .option('--pasid-quota <n>', 'pasid_quota of a new log (default 1000)', intArg('--pasid-quota', 0x7fffffff))
     .option('--capacity <n>', 'PASIDs the host can hand out in all (default 1 << pasid_bits)', intArg('--capacity', 2 ** 32))
     .option('--pasid-bits <n>', 'PASID width of a new log (default 20)', intArg('--pasid-bits', 20))
-    .option('--pasid-cap-exposure <hidden|exposed>', 'how vfio-pci shows the PASID capability (default hidden)')
+    .option('--pasid-cap-exposure <hidden|exposed>', 'how vfio-pci shows devices\' PASID capability to the guest: hidden (mainline, default) or exposed (the seed patch)')
     .addHelpText('after', '\nA new log takes the configuration flags; an existing log keeps the configuration it\nwas created with, and a flag that differs from it is refused.\nExit status: 0 when every request ran (whatever its errno), 2 for bad input.')
     .action(async (file: string, o: { db: string; json?: boolean } & ConfigFlags) => {
       const name = file === '-' ? '<stdin>' : file;

@@ -29,5 +29,7 @@ export function accept(plan: Plan, fields: Omit<Decision, 'transitions'>): Decis
   if (fields.reason !== undefined) d.reason = fields.reason;
   if (fields.vm !== undefined) d.vm = fields.vm;
   if (fields.hex !== undefined) d.hex = fields.hex;
+  if (fields.info !== undefined) d.info = fields.info;
+  if (fields.value !== undefined) d.value = fields.value;
   return d;
 }

@@ -1,3 +1,4 @@
+import { deviceConfigOf, type DeviceAddFields } from './device_image.js';
 import type { HostState } from './state.js';
 import type { Entry, TransitionEntry } from './types.js';
 
@@ -25,14 +26,17 @@ function apply(s: HostState, t: TransitionEntry): void {
     case 'vfio_mm': return applyVfioMm(s, t);
     case 'pasid': return applyPasid(s, t);
     case 'module_param': s.pasidQuota = t.value as number; return;
-    case 'device': return;
+    case 'device': return applyDevice(s, t);
+    case 'viommu': return applyViommu(s, t);
   }
 }
 
 function applyVm(s: HostState, t: TransitionEntry): void {
   const vm = t.vm as string;
   if (t.event === 'VM_START') {
-    s.vms.set(vm, { vm, mm: t.mm as string, state: 'running', containers: [] });
+    // A new process: its vIOMMU registers start afresh (VCCAP as QEMU was configured, default PAS).
+    const vccap = typeof t.vccap === 'number' ? t.vccap : 1;
+    s.vms.set(vm, { vm, mm: t.mm as string, state: 'running', containers: [], vccap, vcrsp: 0, viommu: 'ready' });
     return;
   }
   const v = s.vms.get(vm);
@@ -123,4 +127,28 @@ function applyPasid(s: HostState, t: TransitionEntry): void {
     s.owner.delete(pasid);
     m?.pasids.delete(pasid);
   }
+}
+
+function applyDevice(s: HostState, t: TransitionEntry): void {
+  const bdf = t.bdf as string;
+  if (t.event === 'ADD') {
+    const cfg = deviceConfigOf(t as unknown as DeviceAddFields, s.config.pasid_cap_exposure);
+    s.devices.set(bdf, { ...cfg, bdf, group: t.group as string, is_vf: t.is_vf === true, state: 'present' });
+    return;
+  }
+  const d = s.devices.get(bdf);
+  if (!d) return;
+  if (t.event === 'REMOVE') {
+    d.state = 'removed';
+    return;
+  }
+  // CONFIG_WRITE: the chunks that reached the hardware.
+  for (const w of (t.raw ?? []) as Array<{ offset: number; hex: string }>) d.phys.set(Buffer.from(w.hex, 'hex'), w.offset);
+}
+
+function applyViommu(s: HostState, t: TransitionEntry): void {
+  const v = s.vms.get(t.vm as string);
+  if (!v) return;
+  v.viommu = t.to as 'ready' | 'in_progress';
+  v.vcrsp = t.vcrsp as number;
 }

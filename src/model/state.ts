@@ -1,12 +1,34 @@
 import { IdAllocator } from './allocator.js';
+import type { DeviceConfig } from './pci_access.js';
 import type { HostConfig } from './types.js';
 
-/** A VMM process. `containers` are the container fds it opened, in open order. */
+/**
+ * A VMM process. `containers` are the container fds it opened, in open order.
+ * `vccap`, `vcrsp` and `viommu` are its QEMU vIOMMU's virtual command registers
+ * (SEMANTICS section 6): reset when the process starts.
+ */
 export interface VmState {
   vm: string;
   mm: string;
   state: 'running' | 'exited' | 'crashed';
   containers: string[];
+  /** VCCAP: bit 0 (PAS) says the guest may ask for PASIDs. */
+  vccap: number;
+  /** VCRSP: what the guest reads after its last command. */
+  vcrsp: number;
+  /** The virtual command machine's state: `in_progress` only inside one vcmd_write. */
+  viommu: 'ready' | 'in_progress';
+}
+
+/**
+ * A PCI function bound to vfio-pci: its hardware config space (`phys`, changed only by
+ * raw guest writes) and vfio-pci's virtualisation of it, built when it was added.
+ */
+export interface DeviceState extends DeviceConfig {
+  bdf: string;
+  group: string;
+  is_vf: boolean;
+  state: 'present' | 'removed';
 }
 
 /** A container fd; `vfio_mm` is the account its backend took at set iommu (or null). */
@@ -70,6 +92,8 @@ export interface HostState {
   ids: IdAllocator;
   /** Which vfio_mm holds each allocated PASID. */
   owner: Map<number, number>;
+  /** PCI functions by bdf, present or removed. */
+  devices: Map<string, DeviceState>;
 }
 
 /**
@@ -95,6 +119,7 @@ export function emptyState(config: HostConfig): HostState {
     lastVfioMm: 0,
     ids: new IdAllocator(),
     owner: new Map(),
+    devices: new Map(),
   };
 }
 
@@ -111,7 +136,22 @@ export function cloneState(s: HostState): HostState {
     mmGen: new Map(s.mmGen),
     ids: s.ids.clone(),
     owner: new Map(s.owner),
+    // vconfig and map never change after a device is added; only the hardware bytes do.
+    devices: mapOf(s.devices, (d) => ({ ...d, phys: Uint8Array.from(d.phys) })),
   };
+}
+
+/**
+ * Whether QEMU treats a container as able to take PASID requests: its IOMMU is set to
+ * the NESTING type, the only one the vSVA QEMU series registers with the vIOMMU (in v1
+ * it is exactly what GET_INFO reports as `VFIO_IOMMU_PASID_REQS`). Whether the request
+ * then succeeds (a vfio_mm, a domain, quota) is the request's business.
+ *
+ * @example
+ * supportsPasidRequests(state.containers.get('c1')!); // true for a NESTING container with its IOMMU set
+ */
+export function supportsPasidRequests(c: ContainerState): boolean {
+  return c.state === 'iommu_set' && c.iommu_type === 'VFIO_TYPE1_NESTING_IOMMU';
 }
 
 /**

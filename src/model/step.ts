@@ -5,7 +5,7 @@ import {
 import type { MachineName } from './types.js';
 
 /** The machine behind each name a transition entry can carry. */
-export const MACHINES: Partial<Record<MachineName, AnyStateMachine>> = {
+export const MACHINES: Record<MachineName, AnyStateMachine> = {
   vm: vmMachine,
   container: containerMachine,
   group: groupMachine,

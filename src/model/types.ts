@@ -32,7 +32,7 @@ export type IommuTypeName = 'VFIO_TYPE1_IOMMU' | 'VFIO_TYPE1v2_IOMMU' | 'VFIO_TY
 
 /** Every request the ledger takes, as a plain object (the request-file line format). */
 export type Request =
-  | ({ op: 'vm_start'; vm: string; mm: string } & Omit<RequestCommon, 'vm'>)
+  | ({ op: 'vm_start'; vm: string; mm: string; vccap?: number } & Omit<RequestCommon, 'vm'>)
   | ({ op: 'vm_exit' | 'vm_crash'; vm: string } & Omit<RequestCommon, 'vm'>)
   | ({ op: 'container_open'; vm: string; container: string } & Omit<RequestCommon, 'vm'>)
   | ({ op: 'group_attach'; container: string; group: string; iommu_backed?: boolean; noiommu?: boolean } & RequestCommon)
@@ -42,7 +42,33 @@ export type Request =
   | ({ op: 'pasid_free'; container: string; pasid?: number; min?: number; max?: number } & RequestCommon)
   | ({ op: 'pasid_request'; container: string; hex: string } & RequestCommon)
   | ({ op: 'container_close'; container: string } & RequestCommon)
-  | ({ op: 'set_pasid_quota'; value: number; actor?: string } & Omit<RequestCommon, 'vm'>);
+  | ({ op: 'set_pasid_quota'; value: number; actor?: string } & Omit<RequestCommon, 'vm'>)
+  | ({ op: 'get_info'; container: string; argsz?: number } & RequestCommon)
+  | ({ op: 'vcmd_write'; vm: string; value: number } & Omit<RequestCommon, 'vm'>)
+  | ({ op: 'vcmd_read'; vm: string } & Omit<RequestCommon, 'vm'>)
+  | ({ op: 'device_add'; group: string; bdf: string; is_vf?: boolean; pasid_cap?: PasidCapSpec; ecaps_before?: EcapSpec[]; ecaps_after?: EcapSpec[]; config_hex?: string } & Omit<RequestCommon, 'vm'>)
+  | ({ op: 'device_remove'; bdf: string } & Omit<RequestCommon, 'vm'>)
+  | ({ op: 'config_read'; bdf: string; offset: number; size: 1 | 2 | 4 } & Omit<RequestCommon, 'vm'>)
+  | ({ op: 'config_write'; bdf: string; offset: number; size: 1 | 2 | 4; value: number } & Omit<RequestCommon, 'vm'>);
+
+/**
+ * The PASID extended capability of a device described by its fields (`device_add`).
+ * `offset` is where it sits in config space; 0x100 when no capability is chained before it.
+ */
+export interface PasidCapSpec {
+  exec: boolean;
+  priv: boolean;
+  /** Max PASID width, 0..31 (PCIe defines up to 20). */
+  width: number;
+  offset?: number;
+}
+
+/** Another extended capability in a device's chain: its id and where its header sits. Its body reads as zeros. */
+export interface EcapSpec {
+  id: number;
+  offset: number;
+  version?: number;
+}
 
 export type RequestOp = Request['op'];
 
@@ -60,10 +86,35 @@ export interface Outcome {
   hex?: string;
   /** True when a request id matched an earlier request: nothing new was written. */
   replayed?: boolean;
+  /** What a GET_INFO reply means (get_info): page sizes, capabilities, PASID requests supported. */
+  info?: IommuInfoMeaning;
+  /** A register or config-space value the guest reads (vcmd_read, config_read) or the VCRSP a vcmd_write left. */
+  value?: number;
+}
+
+/** The meaning of a `VFIO_IOMMU_GET_INFO` reply, decoded from the bytes the kernel wrote. */
+export interface IommuInfoMeaning {
+  /** The argsz the kernel wrote back: raised to the size needed when the caps did not fit. */
+  argsz: number;
+  flags: number;
+  /** `iova_pgsizes` as hex (a u64 does not fit a JSON number). */
+  iova_pgsizes: string;
+  /** Every capability found in the chain the caller received. */
+  caps: Array<{ id: number; version: number; offset: number; next: number; nesting_capabilities?: number }>;
+  /** A capability chain exists but the caller's argsz was too small to receive it. */
+  caps_truncated: boolean;
+  /** The reply holds the nesting capability (v1: a NESTING container, with an argsz that fits it). */
+  nesting: boolean;
+  /**
+   * PASID ALLOC/FREE requests are supported, as the reply says: v1, the nesting cap's
+   * `VFIO_IOMMU_PASID_REQS` (false when the chain did not fit); v7, whose nesting cap
+   * is not encoded, whether the container holds a vfio_mm.
+   */
+  pasid_reqs: boolean;
 }
 
 /** The machines a transition can name. */
-export type MachineName = 'vm' | 'container' | 'group' | 'vfio_mm' | 'pasid' | 'module_param' | 'device';
+export type MachineName = 'vm' | 'container' | 'group' | 'vfio_mm' | 'pasid' | 'module_param' | 'device' | 'viommu';
 
 /** A transition before the ledger gives it a seq, a time and a cause. */
 export interface TransitionDraft {
@@ -97,6 +148,8 @@ export interface RequestEntry {
   pasid?: number;
   reason?: string;
   hex?: string;
+  info?: IommuInfoMeaning;
+  value?: number;
 }
 
 /** One state change of one machine, caused by the request at `cause`. */

@@ -1,6 +1,7 @@
 export { openDatabase, StoreError, type OpenOptions } from './open.js';
 export { migrateToLatest, kyselyOver, MIGRATIONS_DIR } from './migrate.js';
 export { EntryLog, type LogRow, type LogHead } from './log.js';
+export { SnapshotStore, type SnapshotRow } from './snapshots.js';
 export { canonicalJson } from './canonical.js';
 export { leafHash, chainHash, GENESIS_CHAIN } from './hash.js';
 export { indexColumns, type IndexColumns } from './columns.js';

@@ -1,4 +1,4 @@
-import { EEXIST, EINVAL, ENODEV, ESRCH } from '../../uapi/errno.js';
+import { EEXIST, EINVAL, ENODEV, ENOSPC, ESRCH } from '../../uapi/errno.js';
 import { VFIO_IOMMU_TYPES } from '../../uapi/vfio.js';
 import { containerGuards } from '../../../machines/container.js';
 import { vfioMmGuards } from '../../../machines/vfio_mm.js';
@@ -59,11 +59,35 @@ export function setIommu(s: HostState, req: { container: string; type: string | 
   if ((type.name === 'VFIO_NOIOMMU_IOMMU') !== (containerNoiommu(s, c) === true)) return refuse(-ENODEV, 'noiommu_mismatch', vm);
   const plan = new Plan(s);
   plan.step('container', 'SET_IOMMU', 'unset', { container: c.container, vm: c.vm, iommu_type: type.name });
-  if (type.name === 'VFIO_NOIOMMU_IOMMU' || s.config.profile !== 'v1') return accept(plan, { ret: 0, vm });
+  if (type.name === 'VFIO_NOIOMMU_IOMMU') return accept(plan, { ret: 0, vm });
   const caller = s.vms.get(vm);
   if (!caller) throw new Error(`bug: caller ${vm} resolved but unknown`);
+  if (s.config.profile === 'v7') return setIommuV7(plan, c, vm, caller.mm, type.name);
   const reason = getVfioMm(plan, caller.mm, c);
   return accept(plan, { ret: 0, vm, reason });
+}
+
+/**
+ * `VFIO_SET_IOMMU` of v7: the vfio core attaches the container's groups to the new
+ * backend one by one (`vfio_iommu_type1_attach_group`). For a NESTING container that
+ * attach takes the vfio_mm of the calling process (v7 07/16) for a group with an IOMMU
+ * domain (an mdev group takes the external-domain path, before it), and a NESTING
+ * container takes one group only: the second attach is -EINVAL. A failing attach
+ * unwinds the ones before it and the ioctl fails: nothing changes. So the first group's
+ * vfio_mm failure (-ENOSPC, capacity) is seen before the second group's -EINVAL.
+ * TYPE1 and TYPE1v2 containers never get a vfio_mm in v7.
+ */
+function setIommuV7(plan: Plan, c: ContainerState, vm: string, mm: string, type: string): Decision {
+  if (type !== 'VFIO_TYPE1_NESTING_IOMMU') return accept(plan, { ret: 0, vm });
+  const s = plan.state;
+  for (const [i, id] of c.groups.entries()) {
+    if (i > 0) return refuse(-EINVAL, 'nesting_one_group', vm);
+    const g = s.groups.get(id);
+    if (!g || !g.iommu_backed || g.noiommu) continue;
+    const failed = getVfioMm(plan, mm, c);
+    if (failed) return refuse(-ENOSPC, failed, vm);
+  }
+  return accept(plan, { ret: 0, vm });
 }
 
 /**

@@ -28,6 +28,12 @@ export function groupAttach(
   }
   if (groupGuards.inContainer(g?.container ?? null)) return refuse(-EINVAL, 'group_busy', vm);
   if (groupGuards.mixesNoiommu(containerNoiommu(s, c), noiommu)) return refuse(-EPERM, 'noiommu_mix', vm);
+  // v7: the backend's attach of a NESTING container refuses a second group. A NESTING
+  // container whose IOMMU is set always holds its one group (the last one leaving
+  // unsets it), so an attach there never reaches the vfio_mm get: that happens at set iommu.
+  if (s.config.profile === 'v7' && c.state === 'iommu_set' && c.iommu_type === 'VFIO_TYPE1_NESTING_IOMMU' && c.groups.length > 0) {
+    return refuse(-EINVAL, 'nesting_one_group', vm);
+  }
   const plan = new Plan(s);
   plan.step('group', 'SET_CONTAINER', 'detached', { group: req.group, container: c.container, iommu_backed: iommuBacked, noiommu });
   return accept(plan, { ret: 0, vm });

@@ -5,12 +5,16 @@ import { accept, refuse, type Decision } from '../decision.js';
 import { Plan } from '../plan.js';
 import type { HostState } from '../state.js';
 
-/** A VMM process starts with its mm token. A running vm id is -EEXIST. */
-export function vmStart(s: HostState, req: { vm: string; mm: string }): Decision {
+/**
+ * A VMM process starts with its mm token. A running vm id is -EEXIST. `vccap` is its
+ * vIOMMU's VCCAP as QEMU was configured (default 1, PAS: `x-scalable-mode=modern`); it is
+ * recorded only when given, so the default leaves the entry as it always was.
+ */
+export function vmStart(s: HostState, req: { vm: string; mm: string; vccap?: number }): Decision {
   const vm = s.vms.get(req.vm);
   if (vm && vmGuards.isRunning(vm.state)) return refuse(-EEXIST, 'vm_exists', req.vm);
   const plan = new Plan(s);
-  plan.step('vm', 'VM_START', vm?.state ?? 'none', { vm: req.vm, mm: req.mm });
+  plan.step('vm', 'VM_START', vm?.state ?? 'none', { vm: req.vm, mm: req.mm, ...(req.vccap !== undefined ? { vccap: req.vccap } : {}) });
   return accept(plan, { ret: 0, vm: req.vm });
 }
 

@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { makeCheckpoint, readPrivateKey } from '../replay/checkpoint.js';
+import { verifyLog } from '../replay/verify.js';
+import { CliError, printJson } from './common.js';
+import { openLogFile, ticker } from './open_log.js';
+import { progress } from './progress.js';
+
+export function registerCheckpoint(program: Command): void {
+  program
+    .command('checkpoint')
+    .description("sign the log's size and chain head with an Ed25519 key (after verifying the log): later, verify --checkpoint detects truncation and rewriting")
+    .requiredOption('--db <path>', 'the SQLite log (opened read-only)')
+    .requiredOption('--key <file>', 'the private key (PKCS#8 PEM), e.g. from "pasid-ledger keygen"')
+    .requiredOption('--out <file>', 'where to write the checkpoint (JSON)')
+    .option('--json', 'print the checkpoint on stdout as well')
+    .addHelpText('after', '\nThe format and how to check a checkpoint with openssl: docs/checkpoint.md.\nExit status: 0 written, 1 when the log does not verify (nothing is signed), 2 for bad input.')
+    .action(async (o: { db: string; key: string; out: string; json?: boolean }) => {
+      let pem: string;
+      try {
+        pem = readFileSync(o.key, 'utf8');
+      } catch (e) {
+        throw new CliError(`${o.key}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      const key = readPrivateKey(pem);
+      if (typeof key === 'string') throw new CliError(`${o.key}: ${key}`);
+      const db = await openLogFile(o.db, { readonly: true });
+      let r;
+      try {
+        const total = (db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
+        const bar = progress('entries verified', total);
+        const tick = ticker(bar);
+        try {
+          r = verifyLog(db, { onProgress: (n) => tick(n) });
+        } finally {
+          bar.done();
+        }
+      } finally {
+        db.close();
+      }
+      if (!r.ok) {
+        process.stdout.write(`not signed: seq ${r.bad!.seq} is bad: ${r.bad!.problem}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      if (r.size === 0) throw new CliError(`${o.db}: the log is empty, there is nothing to sign`);
+      const cp = makeCheckpoint({ seq: r.size, chain: r.chain }, key, new Date().toISOString());
+      try {
+        writeFileSync(o.out, JSON.stringify(cp, null, 2) + '\n');
+      } catch (e) {
+        throw new CliError(`${o.out}: cannot write: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      if (o.json) printJson(cp);
+      else process.stdout.write(`checkpoint ${o.out}: size ${cp.size}, chain ${cp.chain}, signed at ${cp.at}\n`);
+    });
+}

@@ -1,0 +1,63 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Command } from 'commander';
+import { viewState } from '../model/view.js';
+import { parsePoint, resolvePoint } from '../replay/point.js';
+import { replayTo } from '../replay/replay_to.js';
+import { verifyReplay } from '../replay/verify_replay.js';
+import { EntryLog } from '../store/log.js';
+import { CliError, printJson } from './common.js';
+import { fmtState } from './format.js';
+import { answering, openLogFile, ticker } from './open_log.js';
+import { progress } from './progress.js';
+
+export function registerReplay(program: Command): void {
+  program
+    .command('replay')
+    .description('the state just after an entry (or at a time), in the shape of "state"; or --verify: re-decide every request with today\'s code')
+    .requiredOption('--db <path>', 'the SQLite log')
+    .option('--at <seq|time>', 'an entry seq, or an ISO-8601 time (the last entry at or before it), e.g. 2026-01-01T10:42:00Z')
+    .option('--vm <vm>', 'only this vm, its containers and its vfio_mm')
+    .option('--verify', "re-decide every recorded request from the log's own configuration and compare outcomes and transitions")
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExit status: 0; with --verify, 1 when an entry differs (the first one is named); 2 for bad input.')
+    .action(async (o: { db: string; at?: string; vm?: string; verify?: boolean; json?: boolean }) => {
+      if ((o.at === undefined) === (o.verify === undefined)) throw new CliError('give either --at <seq|time> or --verify');
+      if (o.verify && o.vm !== undefined) throw new CliError('--vm applies to --at, not to --verify');
+      const db = await openLogFile(o.db);
+      try {
+        await answering(() => (o.verify ? runVerify(db, o.json) : runAt(db, o.at!, o.vm, o.json)));
+      } finally {
+        db.close();
+      }
+    });
+}
+
+function runAt(db: BetterSqlite3.Database, at: string, vm: string | undefined, json?: boolean): void {
+  const seq = resolvePoint(new EntryLog(db), parsePoint(at));
+  const bar = progress('entries', seq);
+  const tick = ticker(bar);
+  let s;
+  try {
+    s = replayTo(db, { seq }, { onProgress: (n) => tick(n) });
+  } finally {
+    bar.done();
+  }
+  const v = viewState(s, vm);
+  if (json) printJson(v);
+  else process.stdout.write(fmtState(v) + '\n');
+}
+
+function runVerify(db: BetterSqlite3.Database, json?: boolean): void {
+  const bar = progress('entries re-decided', new EntryLog(db).head().seq);
+  const tick = ticker(bar);
+  let r;
+  try {
+    r = verifyReplay(db, (n) => tick(n));
+  } finally {
+    bar.done();
+  }
+  if (json) printJson(r);
+  else if (r.ok) process.stdout.write(`replay verified: ${r.requests} requests re-decided with today's code; all ${r.entries} entries agree with the log\n`);
+  else process.stdout.write(`seq ${r.mismatch!.seq} differs: ${r.mismatch!.problem}\n`);
+  if (!r.ok) process.exitCode = 1;
+}

@@ -1,0 +1,102 @@
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import type { KeyObject } from 'node:crypto';
+import { checkSignature, parseCheckpoint, readPublicKey, type Checkpoint } from '../replay/checkpoint.js';
+import { verifyLog, type LogVerification } from '../replay/verify.js';
+import { CliError, printJson } from './common.js';
+import { openLogFile, ticker } from './open_log.js';
+import { progress } from './progress.js';
+
+/** What `verify --checkpoint` concluded about the checkpoint. */
+export interface CheckpointCheck {
+  file: string;
+  size: number;
+  chain: string;
+  at: string;
+  ok: boolean;
+  /** `signature`, `truncated`, `rewritten`, or `unchecked` (the log is bad at or before `size`). */
+  problem: string | null;
+  detail: string | null;
+}
+
+export function registerVerify(program: Command): void {
+  program
+    .command('verify')
+    .description('recompute leaf and chain of every entry, check the indexing columns, canonical text and seq order; with --checkpoint, also that the log still extends a signed checkpoint')
+    .requiredOption('--db <path>', 'the SQLite log (opened read-only)')
+    .option('--checkpoint <file>', 'a checkpoint written by "pasid-ledger checkpoint": detect truncation and rewriting since')
+    .option('--pub <file>', "the signer's trusted public key (SPKI PEM): the checkpoint must be signed by it")
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExit status: 0 when the log (and checkpoint) check out, 1 naming the first bad seq\nor the checkpoint problem, 2 for bad input.')
+    .action(async (o: { db: string; checkpoint?: string; pub?: string; json?: boolean }) => {
+      if (o.pub !== undefined && o.checkpoint === undefined) throw new CliError('--pub needs --checkpoint');
+      const cp = o.checkpoint === undefined ? null : loadCheckpoint(o.checkpoint);
+      const trusted = o.pub === undefined ? undefined : loadPublicKey(o.pub);
+      const db = await openLogFile(o.db, { readonly: true });
+      let r: LogVerification;
+      try {
+        const total = (db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
+        const bar = progress('entries verified', total);
+        const tick = ticker(bar);
+        try {
+          r = verifyLog(db, { chainAt: cp?.size, onProgress: (n) => tick(n) });
+        } finally {
+          bar.done();
+        }
+      } finally {
+        db.close();
+      }
+      const check = cp ? checkCheckpoint(cp, o.checkpoint!, r, trusted) : null;
+      const ok = r.ok && (check === null || check.ok);
+      if (o.json) printJson({ ok, entries: r.entries, size: r.size, chain: r.chain, bad: r.bad, checkpoint: check });
+      else process.stdout.write(lines(r, check).join('\n') + '\n');
+      if (!ok) process.exitCode = 1;
+    });
+}
+
+function loadCheckpoint(file: string): Checkpoint {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CliError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const cp = parseCheckpoint(text);
+  if (typeof cp === 'string') throw new CliError(`${file}: ${cp}`);
+  return cp;
+}
+
+function loadPublicKey(file: string): KeyObject {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CliError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const key = readPublicKey(text);
+  if (typeof key === 'string') throw new CliError(`${file}: ${key}`);
+  return key;
+}
+
+/** The signature first, then whether the log still holds entry `size` with exactly that chain. */
+function checkCheckpoint(cp: Checkpoint, file: string, r: LogVerification, trusted?: KeyObject): CheckpointCheck {
+  const base = { file, size: cp.size, chain: cp.chain, at: cp.at };
+  const sig = checkSignature(cp, trusted);
+  if (sig) return { ...base, ok: false, problem: 'signature', detail: sig };
+  if (r.chainAt) {
+    if (r.chainAt.chain === cp.chain) return { ...base, ok: true, problem: null, detail: null };
+    return { ...base, ok: false, problem: 'rewritten', detail: `the log's chain at seq ${cp.size} is ${r.chainAt.chain}, the checkpoint signed ${cp.chain}: entries up to ${cp.size} were rewritten since ${cp.at}` };
+  }
+  if (r.ok) {
+    return { ...base, ok: false, problem: 'truncated', detail: `the log has ${r.size} entries, the checkpoint of ${cp.at} signed ${cp.size}: the log was cut back` };
+  }
+  return { ...base, ok: false, problem: 'unchecked', detail: `the log is bad at seq ${r.bad!.seq}, before the checkpoint's size ${cp.size}` };
+}
+
+function lines(r: LogVerification, c: CheckpointCheck | null): string[] {
+  const out = r.ok
+    ? [`ok: ${r.entries} entries, seq 1 to ${r.size} with no gap, every leaf, chain, indexing column and canonical text checks out; chain head ${r.chain}`]
+    : [`seq ${r.bad!.seq} is bad: ${r.bad!.problem}`, `(entries 1 to ${r.size} check out)`];
+  if (c) out.push(c.ok ? `checkpoint ${c.file}: signature good; the log still has entry ${c.size} with the signed chain (${c.at})` : `checkpoint ${c.file}: ${c.problem}: ${c.detail}`);
+  return out;
+}

@@ -1,0 +1,228 @@
+import type { HostState } from '../model/state.js';
+import type { Entry, RequestEntry, TransitionEntry } from '../model/types.js';
+import { errnoName } from '../uapi/errno.js';
+import { ReplayError } from './errors.js';
+import {
+  containerFacts, groupFacts, lowestFree, ownerFacts, pasidAsk, vfioMmFacts, vmFacts,
+} from './facts.js';
+import { resolvePoint } from './point.js';
+import { openSource, type OpenedLog, type ReplaySource } from './source.js';
+
+/** Why a request came out as it did: what was asked, what the caller saw, and the facts that decided it. */
+export interface RequestExplanation {
+  seq: number;
+  at: string;
+  op: string;
+  /** The calling vm (resolved); absent for an admin's request. */
+  vm: string | null;
+  /** What was asked, as recorded (without the request id). */
+  req: Record<string, unknown>;
+  ret: number;
+  /** The errno's name when `ret` is negative. */
+  errno: string | null;
+  pasid: number | null;
+  /** The reason recorded beside `ret` (the real cause an errno hides). */
+  reason: string | null;
+  /** The facts that decided it, from the host just before the entry. */
+  facts: Record<string, unknown>;
+  /** The transitions it caused, in order. */
+  transitions: Array<{ seq: number; machine: string; event: string; from: string; to: string }>;
+  /** One line: what was asked and what came of it. */
+  summary: string;
+  /** One line: the deciding facts in words. */
+  why: string;
+}
+
+/** What `explain` says about any entry. */
+export type Explanation =
+  | { seq: number; type: 'config'; entry: Entry; summary: string }
+  | ({ type: 'request'; entry: Entry } & RequestExplanation)
+  | { seq: number; type: 'transition'; entry: Entry; summary: string; cause: RequestExplanation | null };
+
+/**
+ * Explains one entry. A request: what was asked, by which vm, what the caller saw and
+ * why, with the facts computed from the host just before it (for a PASID request its
+ * container, vfio_mm, quota and holdings, the range and its lowest free id, or the
+ * owner of the PASID being freed). A transition: the request that caused it, explained.
+ *
+ * @throws ReplayError for a seq the log does not have.
+ * @example
+ * explain(ledger, 57).why; // 'vfio_mm #2 (mm 0x2000) held 8 PASIDs; its set allows 8 (quota 8)'
+ */
+export function explain(src: ReplaySource, seq: number): Explanation {
+  const opened = openSource(src);
+  resolvePoint(opened.log, { seq });
+  const entry = JSON.parse(opened.log.row(seq)!.entry) as Entry;
+  if (entry.type === 'config') {
+    const { profile, pasid_bits, capacity, pasid_quota, pasid_cap_exposure } = entry;
+    return {
+      seq, type: 'config', entry,
+      summary: `seq ${seq}: the host's configuration: profile ${profile}, pasid_bits ${pasid_bits}, capacity ${capacity}, pasid_quota ${pasid_quota}, PASID capability ${pasid_cap_exposure}`,
+    };
+  }
+  if (entry.type === 'request') return { type: 'request', entry, ...explainRequest(opened, entry) };
+  const t = entry as TransitionEntry;
+  const causeRow = opened.log.row(t.cause);
+  const causeEntry = causeRow ? (JSON.parse(causeRow.entry) as Entry) : null;
+  const cause = causeEntry?.type === 'request' ? explainRequest(opened, causeEntry) : null;
+  const { seq: _s, at: _a, type: _t, cause: _c, machine, event, from, to, ...fields } = t;
+  const summary = `seq ${seq}: ${machine} ${event} ${from} → ${to} (${fmtFields(fields)}), caused by ${cause ? cause.summary : `seq ${t.cause}, which is not a request`}`;
+  return { seq, type: 'transition', entry, summary, cause };
+}
+
+function explainRequest(opened: OpenedLog, e: RequestEntry): RequestExplanation {
+  const { cache, log } = opened;
+  const before = cache.advance(cache.restore(e.seq - 1), e.seq - 1);
+  const facts = requestFacts(before, e);
+  const transitions: RequestExplanation['transitions'] = [];
+  for (const row of log.range(e.seq, Number.MAX_SAFE_INTEGER)) {
+    const t = JSON.parse(row.entry) as Entry;
+    if (t.type !== 'transition' || t.cause !== e.seq) break;
+    transitions.push({ seq: t.seq, machine: t.machine, event: t.event, from: t.from, to: t.to });
+    // v1's lazy quota adjust happens inside the ALLOC and decides its quota check: its outcome is a fact.
+    if (t.machine === 'vfio_mm' && t.event === 'QUOTA_ADJUST') {
+      const ret = t.ret as number;
+      facts.quota_adjust = { quota: t.quota, set_quota: t.set_quota, old_set_quota: t.old_set_quota, ret, errno: ret < 0 ? errnoName(ret) : null };
+    }
+  }
+  const errno = e.ret < 0 ? errnoName(e.ret) : null;
+  const { op: _op, ...args } = e.req;
+  const outcome = `ret ${e.ret}${errno ? ` (${errno})` : ''}${e.pasid !== undefined ? `, pasid ${e.pasid}` : ''}${e.reason ? `, reason ${e.reason}` : ''}`;
+  const summary = `seq ${e.seq}: ${e.op}${e.vm ? ` by ${e.vm}` : ''} (${fmtFields(args)}) → ${outcome}`;
+  return {
+    seq: e.seq, at: e.at, op: e.op, vm: e.vm ?? null, req: e.req, ret: e.ret, errno, pasid: e.pasid ?? null,
+    reason: e.reason ?? null, facts, transitions, summary, why: why(e, facts),
+  };
+}
+
+/**
+ * The deciding facts of a request, from the host just before it.
+ *
+ * @example
+ * requestFacts(replayTo(db, { seq: 40 }), entry41).vfio_mm; // { vfio_mm: 1, held: 4, quota: 4, set_quota: 4, ... }
+ */
+export function requestFacts(s: HostState, e: RequestEntry): Record<string, unknown> {
+  const req = e.req;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const f: Record<string, unknown> = {};
+  const caller = str(req.vm);
+  if (caller !== undefined) f.caller = vmFacts(s, caller);
+  switch (e.op) {
+    case 'vm_start':
+    case 'vm_exit':
+    case 'vm_crash': {
+      f.vm = vmFacts(s, str(req.vm));
+      delete f.caller;
+      if (e.op !== 'vm_start' && f.vm) {
+        const cs = (f.vm as { containers: string[] }).containers.map((c) => containerFacts(s, c)).filter((c) => c && c.state !== 'closed');
+        f.open_containers = cs;
+        const mms = new Set(cs.map((c) => c!.vfio_mm).filter((m) => m !== null));
+        f.vfio_mms = [...mms].map((m) => vfioMmFacts(s, m));
+      }
+      return f;
+    }
+    case 'container_open':
+      f.vm = vmFacts(s, str(req.vm));
+      delete f.caller;
+      f.container = containerFacts(s, str(req.container));
+      return f;
+    case 'set_pasid_quota':
+      return { profile: s.config.profile, pasid_quota: s.pasidQuota, value: req.value, actor: req.actor ?? null };
+    default:
+      break;
+  }
+  const c = containerFacts(s, str(req.container));
+  f.container = c;
+  if (e.op === 'group_attach' || e.op === 'group_detach') {
+    f.group = groupFacts(s, str(req.group));
+    return f;
+  }
+  if (e.op === 'set_iommu') {
+    const opener = vmFacts(s, caller ?? c?.vm);
+    f.caller_mm = opener?.mm ?? null;
+    const live = opener ? s.liveByMm.get(opener.mm) : undefined;
+    f.live_vfio_mm = vfioMmFacts(s, live);
+    f.pasid_quota = s.pasidQuota;
+    f.capacity_avail = s.capacityAvail;
+    return f;
+  }
+  if (e.op === 'container_close') return f;
+  const m = vfioMmFacts(s, c?.vfio_mm);
+  f.vfio_mm = m;
+  f.pasid_quota = s.pasidQuota;
+  const ask = pasidAsk(s, req);
+  f.ask = ask;
+  if (ask?.op === 'alloc') {
+    f.range = { min: ask.min, max: ask.max };
+    f.lowest_free = lowestFree(s, ask.min, ask.max);
+    if (m) f.quota_left = Math.max(0, m.set_quota - m.held);
+  } else if (ask?.op === 'free' && 'pasid' in ask) {
+    f.pasid = ask.pasid;
+    f.owner = ownerFacts(s, ask.pasid);
+  } else if (ask?.op === 'free') {
+    f.range = { min: ask.min, max: ask.max };
+    const mine = m ? [...s.vfioMms.get(m.vfio_mm)!.pasids].filter((p) => p >= ask.min && p <= ask.max) : [];
+    f.owned_in_range = mine.length;
+  }
+  return f;
+}
+
+/** The deciding facts in words. */
+function why(e: RequestEntry, f: Record<string, unknown>): string {
+  const c = f.container as ReturnType<typeof containerFacts> | undefined;
+  const m = f.vfio_mm as ReturnType<typeof vfioMmFacts> | undefined;
+  const parts: string[] = [];
+  if ('caller' in f) {
+    const v = f.caller as ReturnType<typeof vmFacts>;
+    parts.push(v ? `caller ${v.vm} is ${v.state}` : `caller ${String(e.req.vm)} is unknown`);
+  }
+  if (c !== undefined) {
+    parts.push(c
+      ? `container ${c.container} (opened by ${c.vm}) is ${c.state}${c.iommu_type ? ` with ${c.iommu_type}` : ''}, groups ${c.groups.join(',') || 'none'}${c.state === 'iommu_set' ? (c.iommu_domain ? ', IOMMU-backed domain' : ', no IOMMU-backed domain') : ''}`
+      : `container ${String(e.req.container)} is unknown`);
+  }
+  if (m !== undefined && c) {
+    parts.push(m
+      ? `vfio_mm #${m.vfio_mm} (mm ${m.mm}, gen ${m.gen}, refs ${m.refs}) held ${m.held} PASIDs; its set allows ${m.set_quota} (quota ${m.quota})${adjustText(f.quota_adjust as AdjustFact | undefined)}`
+      : 'the container has no vfio_mm');
+  }
+  if (f.range) {
+    const r = f.range as { min: number; max: number };
+    if (f.lowest_free !== undefined) parts.push(`range [${r.min}, ${r.max}]: lowest free ${f.lowest_free === null ? 'none' : String(f.lowest_free)}`);
+    else parts.push(`range [${r.min}, ${r.max}]: ${String(f.owned_in_range)} PASIDs of this vfio_mm in it`);
+  }
+  if (f.pasid !== undefined && 'owner' in f) {
+    const o = f.owner as ReturnType<typeof ownerFacts>;
+    parts.push(`PASID ${String(f.pasid)} ${o ? `is held by vfio_mm #${o.vfio_mm} (mm ${o.mm ?? '?'})` : 'is not allocated'}`);
+  }
+  if (f.ask && (f.ask as { op: string }).op === 'invalid') parts.push(`the struct is refused: ${(f.ask as { reason: string }).reason}`);
+  if (e.op === 'set_iommu') {
+    const live = f.live_vfio_mm as ReturnType<typeof vfioMmFacts>;
+    parts.push(live ? `mm ${String(f.caller_mm)} has live vfio_mm #${live.vfio_mm} (refs ${live.refs})` : `mm ${String(f.caller_mm)} has no live vfio_mm; pasid_quota ${String(f.pasid_quota)}, capacity_avail ${String(f.capacity_avail)}`);
+  }
+  if ('group' in f) {
+    const g = f.group as ReturnType<typeof groupFacts>;
+    parts.push(g ? `group ${g.group} is ${g.container ? `in container ${g.container}` : 'in no container'}` : `group ${String(e.req.group)} is new`);
+  }
+  if (e.op === 'vm_start' || e.op === 'vm_exit' || e.op === 'vm_crash' || e.op === 'container_open') {
+    const v = f.vm as ReturnType<typeof vmFacts>;
+    parts.push(v ? `vm ${v.vm} (mm ${v.mm}) is ${v.state}` : `vm ${String(e.req.vm)} is unknown`);
+    if (Array.isArray(f.open_containers)) parts.push(`${f.open_containers.length} open container(s), vfio_mms ${(f.vfio_mms as Array<{ vfio_mm: number; held: number } | null>).map((x) => x ? `#${x.vfio_mm} holding ${x.held}` : '?').join(', ') || 'none'}`);
+    if (e.op === 'container_open' && f.container) parts.push(`container ${String(e.req.container)} already exists`);
+  }
+  if (e.op === 'set_pasid_quota') parts.push(`profile ${String(f.profile)}, pasid_quota was ${String(f.pasid_quota)}, actor ${f.actor === null ? 'none' : String(f.actor)}`);
+  return parts.join('; ');
+}
+
+interface AdjustFact { quota: number; set_quota: number; ret: number; errno: string | null }
+
+function adjustText(a: AdjustFact | undefined): string {
+  if (!a) return '';
+  return a.ret === 0
+    ? `; pasid_quota had changed: the set was first adjusted to ${a.quota}`
+    : `; pasid_quota had changed: adjusting the set to ${a.quota} failed (${a.ret} ${a.errno ?? ''}), it keeps limit ${a.set_quota} (quirk)`;
+}
+
+function fmtFields(o: Record<string, unknown>): string {
+  return Object.entries(o).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+}

@@ -1,0 +1,23 @@
+/**
+ * The read side: the host at any moment of the log, explanations, timelines, diffs,
+ * re-deciding every request, tamper evidence and signed checkpoints.
+ *
+ * @example
+ * import { replayTo, explain, verifyLog } from './replay/index.js';
+ * @module
+ */
+export { replayTo, type ReplayOptions } from './replay_to.js';
+export { parsePoint, resolvePoint, normaliseTime, type Point } from './point.js';
+export { openSource, type ReplaySource, type OpenedLog } from './source.js';
+export { ReplayError } from './errors.js';
+export { explain, requestFacts, type Explanation, type RequestExplanation } from './explain.js';
+export { timeline, type Timeline, type TimelineSubject, type PasidHolding, type MmGeneration, type VmLife } from './timeline.js';
+export { diff, type LogDiff, type VfioMmPasidChange } from './diff.js';
+export { verifyReplay, type ReplayVerification, type ReplayMismatch } from './verify_replay.js';
+export { verifyLog, type LogVerification, type BadEntry } from './verify.js';
+export {
+  CHECKPOINT_FORMAT, checkpointMessage, generateCheckpointKeys, makeCheckpoint, parseCheckpoint, checkSignature,
+  readPrivateKey, readPublicKey, type Checkpoint,
+} from './checkpoint.js';
+export { SnapshotCache, SNAPSHOT_EVERY, type CacheStats } from './snapshot_cache.js';
+export { encodeState, decodeState, SNAPSHOT_FORMAT } from './snapshot_codec.js';

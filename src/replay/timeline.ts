@@ -1,0 +1,172 @@
+import type { Entry, RequestEntry, TransitionEntry } from '../model/types.js';
+import { queryEntries } from './entries.js';
+import { openSource, type ReplaySource } from './source.js';
+
+/** Whose life to tell: one vm, one PASID, or one mm token. */
+export type TimelineSubject = { vm: string } | { pasid: number } | { mm: string };
+
+/** One stretch during which a PASID was held by one vfio_mm. */
+export interface PasidHolding {
+  vfio_mm: number;
+  mm: string;
+  /** The ALLOC transition, the request behind it, and when. */
+  alloc_seq: number;
+  alloc_cause: number;
+  alloc_at: string;
+  /** The FREE transition (null: still held at the end of the log), the request behind it, and when. */
+  free_seq: number | null;
+  free_cause: number | null;
+  free_at: string | null;
+  /** What freed it: a FREE request, or a teardown (vm exit or crash, container close, group detach). */
+  freed_by: string | null;
+}
+
+/** One vfio_mm of an mm token: a generation, from CREATE to RELEASE. */
+export interface MmGeneration {
+  vfio_mm: number;
+  gen: number;
+  /** The quota it recorded last, and the limit its set enforced (they differ after a failed lazy adjust). */
+  quota: number;
+  set_quota: number;
+  created_seq: number;
+  released_seq: number | null;
+  /** Every PASID the generation was handed (in order, a PASID again each time it came back). */
+  allocated: number[];
+  /** PASIDs freed one by one before the release (FREE requests). */
+  freed: number[];
+  /** PASIDs reclaimed by the release. */
+  reclaimed: number[];
+  /** PASIDs still held at the end of the log (a live generation). */
+  held: number[];
+}
+
+/** One start-to-end life of a vm. */
+export interface VmLife {
+  mm: string;
+  started_seq: number;
+  ended_seq: number | null;
+  /** `exited`, `crashed`, or null while running. */
+  end: string | null;
+}
+
+/** The life of one object, entry by entry, with a summary fitted to its kind. */
+export interface Timeline {
+  subject: TimelineSubject;
+  entries: Entry[];
+  /** For a PASID: who held it, when. */
+  holdings?: PasidHolding[];
+  /** For an mm token: its vfio_mm generations and their PASIDs. */
+  generations?: MmGeneration[];
+  /** For a vm: its lives, and how its requests came out. */
+  lives?: VmLife[];
+  requests?: { total: number; failed: number; by_reason: Record<string, number> };
+}
+
+/**
+ * Every entry about one object, oldest first: for a vm, the requests it made, the
+ * transitions they caused and its own transitions; for a PASID, each request that
+ * handed it out or named it and each ALLOC and FREE of it, by which vfio_mm and mm;
+ * for an mm token, its vms, its vfio_mm generations and their PASIDs.
+ *
+ * @throws ReplayError for a file that holds no log.
+ * @example
+ * (await timeline(ledger, { pasid: 5 })).holdings;
+ * // [{ vfio_mm: 2, mm: '0x2000', alloc_seq: 46, free_seq: 80, freed_by: 'vm_crash', ... }]
+ */
+export async function timeline(src: ReplaySource, subject: TimelineSubject): Promise<Timeline> {
+  const { db, log } = openSource(src);
+  const entries = await queryEntries(db, subject);
+  const out: Timeline = { subject, entries };
+  const opOf = (seq: number): string | null => {
+    const row = log.row(seq);
+    return row ? (JSON.parse(row.entry) as RequestEntry).op ?? null : null;
+  };
+  if ('pasid' in subject) out.holdings = holdings(entries, opOf);
+  else if ('mm' in subject) out.generations = generations(entries);
+  else {
+    out.lives = lives(entries, subject.vm);
+    out.requests = requestsOf(entries);
+  }
+  return out;
+}
+
+const transitions = (entries: Entry[]) => entries.filter((e): e is TransitionEntry => e.type === 'transition');
+
+function holdings(entries: Entry[], opOf: (seq: number) => string | null): PasidHolding[] {
+  const out: PasidHolding[] = [];
+  let open: PasidHolding | null = null;
+  for (const t of transitions(entries)) {
+    if (t.machine !== 'pasid') continue;
+    if (t.event === 'ALLOC') {
+      open = {
+        vfio_mm: t.vfio_mm as number, mm: t.mm as string, alloc_seq: t.seq, alloc_cause: t.cause, alloc_at: t.at,
+        free_seq: null, free_cause: null, free_at: null, freed_by: null,
+      };
+      out.push(open);
+    } else if (t.event === 'FREE' && open) {
+      open.free_seq = t.seq;
+      open.free_cause = t.cause;
+      open.free_at = t.at;
+      open.freed_by = opOf(t.cause);
+      open = null;
+    }
+  }
+  return out;
+}
+
+function generations(entries: Entry[]): MmGeneration[] {
+  const byId = new Map<number, MmGeneration>();
+  for (const t of transitions(entries)) {
+    const id = t.vfio_mm as number;
+    if (t.machine === 'vfio_mm' && t.event === 'CREATE') {
+      byId.set(id, {
+        vfio_mm: id, gen: t.gen as number, quota: t.quota as number, set_quota: t.set_quota as number, created_seq: t.seq, released_seq: null,
+        allocated: [], freed: [], reclaimed: [], held: [],
+      });
+      continue;
+    }
+    const g = byId.get(id);
+    if (!g) continue;
+    if (t.machine === 'vfio_mm' && t.event === 'QUOTA_ADJUST') {
+      g.quota = t.quota as number;
+      g.set_quota = t.set_quota as number;
+    }
+    if (t.machine === 'vfio_mm' && t.event === 'RELEASE') g.released_seq = t.seq;
+    if (t.machine !== 'pasid') continue;
+    const pasid = t.pasid as number;
+    if (t.event === 'ALLOC') {
+      g.allocated.push(pasid);
+      g.held.push(pasid);
+    } else if (t.event === 'FREE') {
+      g.held.splice(g.held.indexOf(pasid), 1);
+      // A FREE with a container is a FREE request's; the release's frees name none.
+      (t.container === undefined ? g.reclaimed : g.freed).push(pasid);
+    }
+  }
+  return [...byId.values()].sort((a, b) => a.vfio_mm - b.vfio_mm);
+}
+
+function lives(entries: Entry[], vm: string): VmLife[] {
+  const out: VmLife[] = [];
+  for (const t of transitions(entries)) {
+    if (t.machine !== 'vm' || t.vm !== vm) continue;
+    if (t.event === 'VM_START') out.push({ mm: t.mm as string, started_seq: t.seq, ended_seq: null, end: null });
+    else if (out.length > 0) {
+      const life = out[out.length - 1]!;
+      life.ended_seq = t.seq;
+      life.end = t.to;
+    }
+  }
+  return out;
+}
+
+function requestsOf(entries: Entry[]): NonNullable<Timeline['requests']> {
+  const reqs = entries.filter((e): e is RequestEntry => e.type === 'request');
+  const by_reason: Record<string, number> = {};
+  let failed = 0;
+  for (const r of reqs) {
+    if (r.ret < 0) failed++;
+    if (r.reason !== undefined) by_reason[r.reason] = (by_reason[r.reason] ?? 0) + 1;
+  }
+  return { total: reqs.length, failed, by_reason };
+}
