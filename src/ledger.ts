@@ -9,7 +9,7 @@ import { viewState, type StateView } from './model/view.js';
 import { EntryLog, type LogHead } from './store/log.js';
 import { migrateToLatest } from './store/migrate.js';
 import { openDatabase, StoreError, type OpenOptions } from './store/open.js';
-import { SnapshotCache } from './replay/snapshot_cache.js';
+import { SnapshotCache } from './snapshot/cache.js';
 
 /** `close()` writes a snapshot when more entries than this were evolved since the last one. */
 const SNAPSHOT_ON_CLOSE = 10_000;

@@ -19,5 +19,5 @@ export {
   CHECKPOINT_FORMAT, checkpointMessage, generateCheckpointKeys, makeCheckpoint, parseCheckpoint, checkSignature,
   readPrivateKey, readPublicKey, type Checkpoint,
 } from './checkpoint.js';
-export { SnapshotCache, SNAPSHOT_EVERY, type CacheStats } from './snapshot_cache.js';
-export { encodeState, decodeState, SNAPSHOT_FORMAT } from './snapshot_codec.js';
+export { SnapshotCache, SNAPSHOT_EVERY, type CacheStats } from '../snapshot/cache.js';
+export { encodeState, decodeState, SNAPSHOT_FORMAT } from '../snapshot/codec.js';

@@ -1,7 +1,7 @@
 import type { HostState } from '../model/state.js';
 import { resolvePoint, type Point } from './point.js';
 import { openSource, type ReplaySource } from './source.js';
-import type { CacheStats } from './snapshot_cache.js';
+import type { CacheStats } from '../snapshot/cache.js';
 
 /** Options of a replay. */
 export interface ReplayOptions {

@@ -3,7 +3,7 @@ import type { Ledger } from '../ledger.js';
 import type { ConfigEntry, HostConfig } from '../model/types.js';
 import { EntryLog } from '../store/log.js';
 import { ReplayError } from './errors.js';
-import { SnapshotCache } from './snapshot_cache.js';
+import { SnapshotCache } from '../snapshot/cache.js';
 
 /** What the read side reads from: an open ledger, or a better-sqlite3 handle on a log file. */
 export type ReplaySource = BetterSqlite3.Database | Ledger;

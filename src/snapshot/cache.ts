@@ -3,7 +3,7 @@ import { evolve } from '../model/evolve.js';
 import type { Entry, HostConfig } from '../model/types.js';
 import type { EntryLog } from '../store/log.js';
 import { SnapshotStore } from '../store/snapshots.js';
-import { decodeState, encodeState } from './snapshot_codec.js';
+import { decodeState, encodeState } from './codec.js';
 
 /** A snapshot is written each time a replay passes a multiple of this many entries. */
 export const SNAPSHOT_EVERY = 100_000;
