@@ -19,3 +19,6 @@ export type * from './model/types.js';
 export { StoreError } from './store/open.js';
 export { queryEntries, type EntryFilter } from './replay/entries.js';
 export * as uapi from './uapi/index.js';
+export * from './replay/index.js';
+export * as audit from './audit/index.js';
+export { auditLog, type AuditReport } from './audit/index.js';

@@ -8,7 +8,7 @@ import { fmtIds, fmtRet } from './format.js';
 const ALL = { min: 1, max: 0xfffff };
 
 /** The demo's story, run against a ledger; returns the lines it tells and the outcomes. */
-export function runDemo(ledger: Ledger): { lines: string[]; outcomes: Array<{ req: Request; out: Outcome }> } {
+export function runDemo(ledger: Ledger): { lines: string[]; outcomes: Array<{ req: Request; out: Outcome }>; denied: number | null } {
   const lines: string[] = [];
   const outcomes: Array<{ req: Request; out: Outcome }> = [];
   const q = ledger.config.pasid_quota;
@@ -53,7 +53,7 @@ export function runDemo(ledger: Ledger): { lines: string[]; outcomes: Array<{ re
   say(`8. vm1 allocates through c2 and gets PASID ${reuse.pasid}, which vm2 held a moment ago: one namespace for every VM, lowest free first.`);
   const v = ledger.view();
   say(`Now: ${v.vms.filter((x) => x.state === 'running').length} vm running, ${v.vfio_mms.length} vfio_mm live, capacity_avail ${v.capacity_avail} of ${v.capacity}; the log holds ${ledger.head().seq} entries.`);
-  return { lines, outcomes };
+  return { lines, outcomes, denied: denied?.seq ?? null };
 }
 
 export function registerDemo(program: Command): void {
@@ -71,14 +71,16 @@ export function registerDemo(program: Command): void {
       }
       const ledger = await openLedger(o.db, { pasid_quota: o.pasidQuota });
       try {
-        const { lines, outcomes } = runDemo(ledger);
+        const { lines, outcomes, denied } = runDemo(ledger);
         if (o.json) {
           printJson(outcomes.map(({ req, out }) => ({ req, ...out })));
           return;
         }
         process.stdout.write(`pasid-ledger demo: a v1 host with pasid_quota ${o.pasidQuota}, logged to ${o.db}\n\n`);
         process.stdout.write(lines.map((l) => `  ${l}`).join('\n') + '\n\n');
-        process.stdout.write(`Look closer:\n  pasid-ledger state --db ${o.db}\n  pasid-ledger log --db ${o.db} --vm vm2\n`);
+        process.stdout.write(`Look closer:\n  pasid-ledger state --db ${o.db}\n  pasid-ledger log --db ${o.db} --vm vm2\n`
+          + (denied !== null ? `  pasid-ledger explain --db ${o.db} --seq ${denied}     # why vm2's ALLOC failed\n` : '')
+          + `  pasid-ledger audit --db ${o.db}\n  pasid-ledger verify --db ${o.db}\n`);
       } finally {
         ledger.close();
       }
