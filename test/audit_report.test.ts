@@ -204,7 +204,10 @@ s('kernel quirks are reported with their seqs, and alone do not fail the audit',
   const { status, report } = auditJson(path);
   assert.is(status, 0, 'quirks alone do not fail the audit');
   assert.ok(report.invariants.every((i) => i.holds), JSON.stringify(report.invariants.filter((i) => !i.holds)));
-  assert.equal(report.quirks.counts, { pasid_zero: 1, pasid_above_width: 1, quota_adjust_failed: 1, mm_reused: 1, no_vfio_mm: 1 });
+  assert.equal(report.quirks.counts, {
+    pasid_zero: 1, pasid_above_width: 1, quota_adjust_failed: 1, mm_reused: 1, no_vfio_mm: 1,
+    pasid_enable_dropped: 0, hidden_pasid_cap_raw_write: 0, pasid_reqs_without_vfio_mm: 0,
+  });
   const hit = (k: string) => report.quirks.hits.find((h) => h.kind === k)!;
   // Transition quirks name the ALLOC / QUOTA_ADJUST entry and the request behind it.
   assert.is(hit('pasid_zero').request, seen.zero!.seq);

@@ -8,6 +8,7 @@ import {
 import { describeVfioMm, type AuditContext } from './context.js';
 import { deniedReason } from './denial.js';
 import { FindingLog } from './findings.js';
+import { GuestAccount } from './guest_report.js';
 import { transitionMismatch } from './machine_state.js';
 import { QuirkLog } from './quirks.js';
 import type { AuditReport } from './report.js';
@@ -51,6 +52,7 @@ export class Auditor {
   private readonly mms = new Map<number, VfioMmAccount>();
   private readonly mmOrder: VfioMmAccount[] = [];
   private readonly vms = new Map<string, VmAccount>();
+  private readonly guest = new GuestAccount();
   private pending = new Map<number, PendingFree>();
   private request: RequestEntry | null = null;
   private counts = { entries: 0, requests: 0, transitions: 0 };
@@ -117,6 +119,7 @@ export class Auditor {
     this.request = r;
     const ctx = this.ctx;
     requestQuirks(ctx, r);
+    this.guest.request(r);
     checkQuotaRequestActor(ctx, r);
     const denied = deniedReason(r);
     if (typeof r.vm === 'string') this.vmAccount(r.vm).request(denied);
@@ -154,6 +157,8 @@ export class Auditor {
       if (bad) this.flag('3', t, `${t.event} of vfio_mm ${describeVfioMm(this.s, t.vfio_mm)}: ${bad}`);
     } else if (t.machine === 'module_param') {
       checkParamActor(ctx, t);
+    } else if (t.machine === 'device') {
+      this.guest.transition(t);
     }
     const released = t.machine === 'vfio_mm' && t.event === 'RELEASE' ? this.s.vfioMms.get(t.vfio_mm as number) : undefined;
     if (!this.evolveIn(t)) return;
@@ -336,6 +341,7 @@ export class Auditor {
       quirks: this.ctx.quirks.summary(),
       vfio_mms: this.mmOrder.map((a) => a.report(this.lastAt)),
       vms: [...this.vms.values()].map((a) => a.report(this.series.points(a.vm))),
+      guest: this.guest.report(),
       unchecked_allocs: this.ctx.unchecked,
     };
   }

@@ -10,7 +10,7 @@ import type { AuditReport } from './report.js';
 export const CSV_SECTIONS = Object.freeze({
   summary: ['key', 'value'],
   invariant: ['id', 'name', 'holds', 'violations', 'first_seq', 'first_at', 'detail'],
-  quirk: ['kind', 'seq', 'request', 'at', 'vm', 'mm', 'vfio_mm', 'pasid', 'detail'],
+  quirk: ['kind', 'seq', 'request', 'at', 'vm', 'mm', 'vfio_mm', 'pasid', 'detail', 'bdf'],
   vfio_mm: [
     'vfio_mm', 'mm', 'gen', 'vm', 'created_seq', 'created_at', 'released_seq', 'released_at', 'quota', 'set_quota',
     'peak_held', 'peak_seq', 'peak_at', 'at_quota_ms', 'at_quota_times', 'allocs', 'frees', 'denied', 'denied_by_reason', 'reclaimed', 'held_at_end',
@@ -19,6 +19,14 @@ export const CSV_SECTIONS = Object.freeze({
   vm: ['vm', 'mms', 'starts', 'requests', 'denials', 'denied_by_reason', 'peak_held', 'peak_seq', 'peak_at', 'held_at_end', 'reclaimed', 'vfio_mms'],
   denial: ['scope', 'key', 'reason', 'count'],
   held: ['vm', 'seq', 'at', 'held', 'held_max', 'quota'],
+  guest_vcmd: [
+    'vm', 'writes', 'reads', 'alloc_success', 'alloc_no_pasid_available', 'free_success', 'free_invalid_pasid', 'undefined_command',
+    'dropped_no_pas', 'dropped_in_progress', 'refused',
+  ],
+  guest_device: [
+    'bdf', 'group', 'is_vf', 'pasid_view', 'pasid_offset', 'adds', 'removes', 'config_reads', 'config_writes', 'refused',
+    'writes_dropped', 'dropped_by_reason', 'raw_writes', 'pasid_enable_dropped', 'hidden_pasid_cap_raw_write',
+  ],
 } as const);
 
 /** One line of `--help` per section: what `audit --format csv` writes. */
@@ -28,6 +36,14 @@ export const CSV_HELP = [
   ...Object.entries(CSV_SECTIONS).map(([k, cols]) => `  ${k}: ${cols.join(',')}`),
   '  (quota and set_quota of a vfio_mm are the last values; quota_change lists each change;',
   '   at_quota_ms is the time held == the set\'s quota; held is PASIDs held per vm over the log)',
+  '  (guest_vcmd: one row per vm, its VCMD writes by command and the VCRSP status the guest read',
+  '   back (ALLOC/FREE success = status 0, no_pasid_available / invalid_pasid = status 2,',
+  '   undefined_command = status 1), writes QEMU dropped, refused = the vm was not running;',
+  '   guest_device: one row per PCI function, pasid_view/pasid_offset from its last add,',
+  '   writes_dropped = config writes vfio-pci dropped and reported as success, by reason,',
+  '   pasid_enable_dropped = tries to enable PASID on a read-only capability, raw_writes = writes',
+  '   that reached the hardware; summary adds get_info_requests and',
+  '   get_info_pasid_reqs_without_vfio_mm; a quirk row names its bdf for a config-space quirk)',
 ].join('\n');
 
 function cell(v: unknown): string {
@@ -53,10 +69,11 @@ export function formatCsv(r: AuditReport): string {
   section('summary', [
     ['ok', r.ok], ['entries', r.entries], ['head_seq', r.head.seq], ['head_chain', r.head.chain], ['requests', r.requests], ['transitions', r.transitions],
     ['first_at', r.first_at], ['last_at', r.last_at], ['profile', c.profile], ['pasid_bits', c.pasid_bits], ['capacity', c.capacity],
-    ['pasid_quota', c.pasid_quota], ['unchecked_allocs', r.unchecked_allocs],
+    ['pasid_quota', c.pasid_quota], ['unchecked_allocs', r.unchecked_allocs], ['pasid_cap_exposure', c.pasid_cap_exposure],
+    ['get_info_requests', r.guest.get_info.requests], ['get_info_pasid_reqs_without_vfio_mm', r.guest.get_info.pasid_reqs_without_vfio_mm],
   ]);
   section('invariant', r.invariants.map((i) => [i.id, i.name, i.holds, i.violations, i.first?.seq, i.first?.at, i.first?.detail ?? i.statement]));
-  section('quirk', r.quirks.hits.map((h) => [h.kind, h.seq, h.request, h.at, h.vm, h.mm, h.vfio_mm, h.pasid, h.detail]));
+  section('quirk', r.quirks.hits.map((h) => [h.kind, h.seq, h.request, h.at, h.vm, h.mm, h.vfio_mm, h.pasid, h.detail, h.bdf]));
   section('vfio_mm', r.vfio_mms.map((m) => {
     const last = m.quota_changes[m.quota_changes.length - 1];
     return [
@@ -73,5 +90,13 @@ export function formatCsv(r: AuditReport): string {
     ...r.vfio_mms.flatMap((m) => Object.entries(m.denied).map(([k, n]) => ['vfio_mm', m.vfio_mm, k, n])),
   ]);
   section('held', r.vms.flatMap((v) => v.series.map((p) => [v.vm, p.seq, p.at, p.held, p.held_max, p.quota])));
+  section('guest_vcmd', r.guest.vcmd.map((v) => [
+    v.vm, v.writes, v.reads, v.alloc_success, v.alloc_no_pasid_available, v.free_success, v.free_invalid_pasid, v.undefined_command,
+    v.dropped_no_pas, v.dropped_in_progress, v.refused,
+  ]));
+  section('guest_device', r.guest.devices.map((d) => [
+    d.bdf, d.group, d.is_vf, d.pasid_view, d.pasid_offset, d.adds, d.removes, d.config_reads, d.config_writes, d.refused,
+    d.writes_dropped, fmtReasons(d.dropped_by_reason), d.raw_writes, d.pasid_enable_dropped, d.hidden_pasid_cap_raw_write,
+  ]));
   return lines.join('\n') + '\n';
 }

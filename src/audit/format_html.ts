@@ -159,9 +159,40 @@ export function formatHtml(r: AuditReport): string {
     h.push('</table>');
   }
   h.push('</section>');
+  h.push(...guestHtml(r));
   if (r.unchecked_allocs > 0) h.push(`<p class="muted">${r.unchecked_allocs} ALLOCs came from requests this audit cannot read a range from: their lowest-free order was not checked.</p>`);
   h.push(`<script type="application/json" id="series-data">${inlineJson(data)}</script>`);
   h.push(`<script>${SCRIPT}</script>`);
   h.push('</body>', '</html>');
   return h.join('\n') + '\n';
+}
+
+/** The guest view section: virtual commands per vm, config space per PCI function, GET_INFO, flags. */
+function guestHtml(r: AuditReport): string[] {
+  const g = r.guest;
+  const h: string[] = ['<section id="guest"><h2>Guest view</h2>'];
+  h.push('<h3>Virtual commands per vm</h3>');
+  if (g.vcmd.length === 0) h.push('<p>No virtual command.</p>');
+  else {
+    h.push('<table id="guest-vcmd">', th('vm', 'VCMD writes', 'ALLOC ok (0)', 'ALLOC no PASID (2)', 'FREE ok (0)', 'FREE invalid (2)', 'undefined (1)', 'dropped: no PAS', 'dropped: in progress', 'refused', 'VCRSP reads'));
+    for (const v of g.vcmd) {
+      h.push(`<tr data-vm="${esc(v.vm)}">${td(v.vm)}${num(v.writes)}${num(v.alloc_success)}${num(v.alloc_no_pasid_available)}${num(v.free_success)}${num(v.free_invalid_pasid)}${num(v.undefined_command)}${num(v.dropped_no_pas)}${num(v.dropped_in_progress)}${num(v.refused)}${num(v.reads)}</tr>`);
+    }
+    h.push('</table>');
+  }
+  h.push(`<h3>Config space per PCI function (pasid_cap_exposure ${esc(r.config.pasid_cap_exposure)})</h3>`);
+  if (g.devices.length === 0) h.push('<p>No PCI function.</p>');
+  else {
+    h.push('<table id="guest-devices">', th('bdf', 'group', 'PASID capability', 'reads', 'writes', 'writes dropped', 'dropped by reason', 'raw writes', 'enable dropped', 'hidden raw', 'refused'));
+    for (const d of g.devices) {
+      const cap = d.pasid_view === null ? '-' : `${d.pasid_view}${d.pasid_offset !== null ? ` @0x${d.pasid_offset.toString(16)}` : ''}`;
+      h.push(`<tr data-bdf="${esc(d.bdf)}">${td(d.bdf)}${td(d.group ?? '-')}${td(cap)}${num(d.config_reads)}${num(d.config_writes)}${num(d.writes_dropped)}${td(fmtReasons(d.dropped_by_reason))}${num(d.raw_writes)}${num(d.pasid_enable_dropped)}${num(d.hidden_pasid_cap_raw_write)}${num(d.refused)}</tr>`);
+    }
+    h.push('</table>');
+  }
+  h.push(`<p id="guest-get-info">GET_INFO: ${g.get_info.requests} request(s); ${g.get_info.pasid_reqs_without_vfio_mm} claimed PASID requests for a container without a vfio_mm.</p>`);
+  const flags = r.quirks.hits.filter((x) => x.kind === 'pasid_enable_dropped');
+  if (flags.length > 0) h.push(`<p id="guest-flags">Guest tried to enable PASID on a read-only capability at seq ${flags.map((x) => `${x.seq}${x.bdf ? ` (${esc(x.bdf)})` : ''}`).join(', ')}.</p>`);
+  h.push('</section>');
+  return h;
 }

@@ -61,8 +61,38 @@ export function formatText(r: AuditReport): string {
     }
     out.push(vt.toString());
   }
+  out.push('');
+  out.push(...guestText(r));
   if (r.unchecked_allocs > 0) out.push(`\n${r.unchecked_allocs} ALLOCs came from requests this audit cannot read a range from: their lowest-free order was not checked.`);
   out.push('');
   out.push(r.ok ? 'RESULT: every invariant holds' : `RESULT: ${broken.length} invariant(s) broken; first at seq ${Math.min(...broken.map((i) => i.first!.seq))}`);
   return out.join('\n') + '\n';
+}
+
+/** The guest view: virtual commands per vm, config space per PCI function, GET_INFO, and the guest flags. */
+function guestText(r: AuditReport): string[] {
+  const g = r.guest;
+  const out: string[] = [];
+  if (g.vcmd.length === 0 && g.devices.length === 0 && g.get_info.requests === 0) return ['Guest view: no virtual command, config access or GET_INFO in the log'];
+  out.push(`Guest view: virtual commands per vm (${g.vcmd.length}); VCMD writes by the VCRSP status the guest read back`);
+  if (g.vcmd.length > 0) {
+    const vt = table(['vm', 'writes', 'ALLOC ok (0)', 'ALLOC no PASID (2)', 'FREE ok (0)', 'FREE invalid (2)', 'undefined (1)', 'dropped: no PAS', 'dropped: in progress', 'refused', 'VCRSP reads'], [10, 8, 8, 10, 8, 10, 11, 10, 12, 9, 8]);
+    for (const v of g.vcmd) {
+      vt.push([v.vm, v.writes, v.alloc_success, v.alloc_no_pasid_available, v.free_success, v.free_invalid_pasid, v.undefined_command, v.dropped_no_pas, v.dropped_in_progress, v.refused, v.reads].map(String));
+    }
+    out.push(vt.toString());
+  }
+  out.push(`Guest view: config space per PCI function (${g.devices.length}), pasid_cap_exposure ${r.config.pasid_cap_exposure}`);
+  if (g.devices.length > 0) {
+    const dt = table(['bdf', 'group', 'PASID cap', 'reads', 'writes', 'writes dropped (by reason)', 'raw writes', 'enable dropped', 'hidden raw', 'refused'], [15, 8, 14, 7, 8, 28, 9, 9, 8, 9]);
+    for (const d of g.devices) {
+      const cap = d.pasid_view === null ? '-' : `${d.pasid_view}${d.pasid_offset !== null ? ` @0x${d.pasid_offset.toString(16)}` : ''}`;
+      dt.push([d.bdf, d.group ?? '-', cap, String(d.config_reads), String(d.config_writes), d.writes_dropped ? `${d.writes_dropped}: ${fmtReasons(d.dropped_by_reason)}` : '0', String(d.raw_writes), String(d.pasid_enable_dropped), String(d.hidden_pasid_cap_raw_write), String(d.refused)]);
+    }
+    out.push(dt.toString());
+  }
+  out.push(`GET_INFO: ${g.get_info.requests} request(s); ${g.get_info.pasid_reqs_without_vfio_mm} claimed PASID requests for a container without a vfio_mm`);
+  const flags = r.quirks.hits.filter((h) => h.kind === 'pasid_enable_dropped');
+  if (flags.length > 0) out.push(`Flag: guest tried to enable PASID on a read-only capability at seq ${flags.map((h) => `${h.seq}${h.bdf ? ` (${h.bdf})` : ''}`).join(', ')}`);
+  return out;
 }

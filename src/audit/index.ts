@@ -7,6 +7,7 @@ export { QUIRK_KINDS, type QuirkKind, type QuirkHit, type QuirkSummary } from '.
 export type { AuditReport } from './report.js';
 export type { VfioMmReport, QuotaChange } from './vfio_mm_report.js';
 export type { VmReport } from './vm_report.js';
+export { GuestAccount, type GuestReport, type VcmdVmReport, type DeviceGuestReport } from './guest_report.js';
 export type { SeriesPoint } from './series.js';
 export { formatText } from './format_text.js';
 export { formatCsv, CSV_SECTIONS, CSV_HELP } from './format_csv.js';

@@ -6,8 +6,8 @@ const isU32 = (v: unknown): v is number => typeof v === 'number' && v >>> 0 === 
 
 /**
  * The state the host says the object of a transition is in, before it: what the
- * transition's `from` must be. Null for a machine this audit does not know (a later
- * profile's, e.g. `device`): its transitions are not checked.
+ * transition's `from` must be. Null for a machine this audit does not know: its
+ * transitions are not checked.
  *
  * @example
  * machineStateOf(s, { machine: 'pasid', pasid: 3 } as TransitionEntry); // 'free' or 'allocated'
@@ -25,6 +25,9 @@ export function machineStateOf(s: HostState, t: TransitionEntry): string | null 
     case 'pasid': return isU32(t.pasid) && s.ids.has(t.pasid) ? 'allocated' : 'free';
     // A module parameter is writable for its whole life under v1; v7 makes it read-only (no transitions).
     case 'module_param': return s.config.profile === 'v7' ? 'read_only' : 'writable';
+    case 'device': return s.devices.get(t.bdf as string)?.state ?? 'none';
+    // The vIOMMU lives with its vm: a vm the host does not know has none to step.
+    case 'viommu': return s.vms.get(t.vm as string)?.viommu ?? 'none';
     default: return null;
   }
 }
@@ -58,6 +61,8 @@ export function objectKey(t: TransitionEntry): string {
     case 'vfio_mm': return `#${String(t.vfio_mm)}`;
     case 'pasid': return String(t.pasid);
     case 'module_param': return String(t.name ?? 'pasid_quota');
+    case 'device': return String(t.bdf);
+    case 'viommu': return String(t.vm);
     default: return '';
   }
 }

@@ -1,16 +1,19 @@
 /**
- * The kernel quirks the audit flags (SEMANTICS sections 2 to 4): behaviour the kernel
- * really has, which the model reproduces. A quirk is not a broken invariant and does
+ * The kernel quirks the audit flags (SEMANTICS sections 2 to 4, and the guest's view of
+ * sections 6 and 7): behaviour the kernel really has, which the model reproduces. A quirk is not a broken invariant and does
  * not fail the audit; an auditor wants to know each time one was hit.
  */
 
 /** The quirks, with what each means. */
 export const QUIRK_KINDS = Object.freeze({
-  pasid_zero: 'PASID 0 (the RID_PASID) was allocated to a set: the ALLOC failed with -EFAULT but the id stays held until the set is destroyed',
+  pasid_zero: 'PASID 0 (the RID_PASID) was allocated to a set: under v1 the ALLOC failed with -EFAULT but the id stays held until the set is destroyed; v7 hands it out (ret 0) to a request asking min 0',
   pasid_above_width: 'a PASID above the pasid_bits width was handed out: the ioctl does not check max against the width',
   quota_adjust_failed: 'a lazy pasid_quota adjust failed: the vfio_mm records the new quota, the set keeps its old limit and is never retried',
   mm_reused: 'a vm started with the mm token of a live vfio_mm: its containers will share that account',
   no_vfio_mm: 'VFIO_SET_IOMMU succeeded without a vfio_mm (capacity exhausted): later ALLOCs on the container fail -EFAULT, FREEs -EINVAL',
+  pasid_enable_dropped: 'guest tried to enable PASID on a read-only capability: vfio-pci (PASID capability exposed) dropped the write and reported success, so the guest believes PASID is enabled',
+  hidden_pasid_cap_raw_write: 'a guest write reached the bytes of a hidden PASID capability: vfio-pci leaves them unclaimed and writes them raw to the hardware (mainline)',
+  pasid_reqs_without_vfio_mm: 'GET_INFO reported VFIO_IOMMU_PASID_REQS for a NESTING container without a vfio_mm (v1 decides by type alone): its ALLOCs fail -EFAULT',
 } as const);
 
 export type QuirkKind = keyof typeof QUIRK_KINDS;
@@ -27,6 +30,8 @@ export interface QuirkHit {
   mm?: string;
   vfio_mm?: number;
   pasid?: number;
+  /** The PCI function, for a config-space quirk. */
+  bdf?: string;
   detail: string;
 }
 

@@ -1,5 +1,6 @@
 import type { HostConfig } from '../model/types.js';
 import type { InvariantResult } from './findings.js';
+import type { GuestReport } from './guest_report.js';
 import type { QuirkSummary } from './quirks.js';
 import type { VfioMmReport } from './vfio_mm_report.js';
 import type { VmReport } from './vm_report.js';
@@ -23,6 +24,8 @@ export interface AuditReport {
   quirks: QuirkSummary;
   vfio_mms: VfioMmReport[];
   vms: VmReport[];
+  /** What the guests saw: virtual commands per vm by status, config accesses per PCI function, GET_INFO. */
+  guest: GuestReport;
   /** ALLOCs whose request this audit does not know how to read (a later profile's op): not checked for lowest-free order. */
   unchecked_allocs: number;
 }

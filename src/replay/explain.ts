@@ -3,8 +3,9 @@ import type { Entry, RequestEntry, TransitionEntry } from '../model/types.js';
 import { errnoName } from '../uapi/errno.js';
 import { ReplayError } from './errors.js';
 import {
-  containerFacts, groupFacts, lowestFree, ownerFacts, pasidAsk, vfioMmFacts, vmFacts,
+  configAccessFacts, containerFacts, deviceFacts, groupFacts, lowestFree, ownerFacts, pasidAsk, vfioMmFacts, viommuFacts, vmFacts,
 } from './facts.js';
+import { guestView, type GuestLookups, type GuestView } from './guest_view.js';
 import { resolvePoint } from './point.js';
 import { openSource, type OpenedLog, type ReplaySource } from './source.js';
 
@@ -23,6 +24,14 @@ export interface RequestExplanation {
   pasid: number | null;
   /** The reason recorded beside `ret` (the real cause an errno hides). */
   reason: string | null;
+  /** The register or config-space value recorded (vcmd_read, config_read, the VCRSP a vcmd_write left), else null. */
+  value: number | null;
+  /**
+   * The guest's side, for a vcmd_write / vcmd_read (the command decoded, QEMU's walk over
+   * the vm's containers, the VCRSP decoded), a config_read / config_write (where it lands,
+   * what the guest saw, a dropped write) and GET_INFO (the capability chain decoded); else null.
+   */
+  guest: GuestView | null;
   /** The facts that decided it, from the host just before the entry. */
   facts: Record<string, unknown>;
   /** The transitions it caused, in order. */
@@ -75,9 +84,11 @@ function explainRequest(opened: OpenedLog, e: RequestEntry): RequestExplanation 
   const before = cache.advance(cache.restore(e.seq - 1), e.seq - 1);
   const facts = requestFacts(before, e);
   const transitions: RequestExplanation['transitions'] = [];
+  const caused: TransitionEntry[] = [];
   for (const row of log.range(e.seq, Number.MAX_SAFE_INTEGER)) {
     const t = JSON.parse(row.entry) as Entry;
     if (t.type !== 'transition' || t.cause !== e.seq) break;
+    caused.push(t);
     transitions.push({ seq: t.seq, machine: t.machine, event: t.event, from: t.from, to: t.to });
     // v1's lazy quota adjust happens inside the ALLOC and decides its quota check: its outcome is a fact.
     if (t.machine === 'vfio_mm' && t.event === 'QUOTA_ADJUST') {
@@ -85,13 +96,43 @@ function explainRequest(opened: OpenedLog, e: RequestEntry): RequestExplanation 
       facts.quota_adjust = { quota: t.quota, set_quota: t.set_quota, old_set_quota: t.old_set_quota, ret, errno: ret < 0 ? errnoName(ret) : null };
     }
   }
+  if (isV7Free(before, e, facts)) {
+    // v7's range FREE: which of the vfio_mm's PASIDs it freed, one transition each.
+    facts.freed = caused.filter((t) => t.machine === 'pasid' && t.event === 'FREE').map((t) => t.pasid as number);
+  }
+  const guest = guestView(before, e, caused, lookups(opened));
   const errno = e.ret < 0 ? errnoName(e.ret) : null;
   const { op: _op, ...args } = e.req;
-  const outcome = `ret ${e.ret}${errno ? ` (${errno})` : ''}${e.pasid !== undefined ? `, pasid ${e.pasid}` : ''}${e.reason ? `, reason ${e.reason}` : ''}`;
+  const outcome = `ret ${e.ret}${errno ? ` (${errno})` : ''}${e.pasid !== undefined ? `, pasid ${e.pasid}` : ''}${e.reason ? `, reason ${e.reason}` : ''}${e.value !== undefined ? `, value 0x${e.value.toString(16)}` : ''}`;
   const summary = `seq ${e.seq}: ${e.op}${e.vm ? ` by ${e.vm}` : ''} (${fmtFields(args)}) → ${outcome}`;
+  const because = [why(e, facts, before), ...(guest ? [guestWhy(guest)] : [])].filter((x) => x !== '').join('; ');
   return {
     seq: e.seq, at: e.at, op: e.op, vm: e.vm ?? null, req: e.req, ret: e.ret, errno, pasid: e.pasid ?? null,
-    reason: e.reason ?? null, facts, transitions, summary, why: why(e, facts),
+    reason: e.reason ?? null, value: e.value ?? null, guest, facts, transitions, summary, why: because,
+  };
+}
+
+const isV7Free = (s: HostState, e: RequestEntry, f: Record<string, unknown>): boolean =>
+  s.config.profile === 'v7' && (f.ask as { op?: string } | undefined)?.op === 'free' && f.range !== undefined && e.ret === 0;
+
+/** A guest view in one line: for a config access, what came of it (where it landed is in the device facts). */
+function guestWhy(g: GuestView): string {
+  const said = (g.kind === 'config_write' || g.kind === 'config_read') && g.said.length > 1 ? g.said.slice(1) : g.said;
+  return said.join('; ');
+}
+
+/** The last virtual command of a vm, read through the vm index column. */
+function lookups(opened: OpenedLog): GuestLookups {
+  return {
+    lastVcmdDone(vm: string, seq: number) {
+      const rows = opened.db.prepare("SELECT entry FROM entries WHERE vm = ? AND seq < ? AND machine IN ('viommu', 'vm') ORDER BY seq DESC LIMIT 8").all(vm, seq) as Array<{ entry: string }>;
+      for (const r of rows) {
+        const t = JSON.parse(r.entry) as TransitionEntry;
+        if (t.machine === 'vm') return null; // a start (or an end) resets the vIOMMU: nothing since
+        if (t.event === 'VCMD_DONE') return t;
+      }
+      return null;
+    },
   };
 }
 
@@ -128,6 +169,28 @@ export function requestFacts(s: HostState, e: RequestEntry): Record<string, unkn
       return f;
     case 'set_pasid_quota':
       return { profile: s.config.profile, pasid_quota: s.pasidQuota, value: req.value, actor: req.actor ?? null };
+    case 'vcmd_write':
+    case 'vcmd_read':
+      f.viommu = viommuFacts(s, caller);
+      if (e.op === 'vcmd_write' && f.caller) {
+        const v = f.caller as { containers: string[] };
+        f.containers = v.containers.map((c) => containerFacts(s, c));
+      }
+      return f;
+    case 'device_add':
+    case 'device_remove':
+      f.device = deviceFacts(s, str(req.bdf));
+      if (e.op === 'device_add') {
+        f.group = groupFacts(s, str(req.group));
+        f.pasid_cap_exposure = s.config.pasid_cap_exposure;
+      }
+      return f;
+    case 'config_read':
+    case 'config_write': {
+      f.device = deviceFacts(s, str(req.bdf));
+      f.access = configAccessFacts(s, str(req.bdf), Number(req.offset), Number(req.size), e.op === 'config_write' ? 'write' : 'read');
+      return f;
+    }
     default:
       break;
   }
@@ -149,6 +212,10 @@ export function requestFacts(s: HostState, e: RequestEntry): Record<string, unkn
   if (e.op === 'container_close') return f;
   const m = vfioMmFacts(s, c?.vfio_mm);
   f.vfio_mm = m;
+  if (e.op === 'get_info') {
+    f.profile = s.config.profile;
+    return f;
+  }
   f.pasid_quota = s.pasidQuota;
   const ask = pasidAsk(s, req);
   f.ask = ask;
@@ -161,14 +228,25 @@ export function requestFacts(s: HostState, e: RequestEntry): Record<string, unkn
     f.owner = ownerFacts(s, ask.pasid);
   } else if (ask?.op === 'free') {
     f.range = { min: ask.min, max: ask.max };
-    const mine = m ? [...s.vfioMms.get(m.vfio_mm)!.pasids].filter((p) => p >= ask.min && p <= ask.max) : [];
+    const mine = m ? [...s.vfioMms.get(m.vfio_mm)!.pasids].filter((p) => p >= ask.min && p <= ask.max).sort((a, b) => a - b) : [];
     f.owned_in_range = mine.length;
+    // v7 frees only this vfio_mm's PASIDs in the range: the others there are silently left alone.
+    let others = 0;
+    for (const [p, owner] of s.owner) if (p >= ask.min && p <= ask.max && owner !== m?.vfio_mm) others++;
+    f.held_by_others_in_range = others;
+  }
+  if (s.config.profile === 'v7' && ask && ask.op !== 'invalid' && 'min' in ask) {
+    // v7 refuses min > max and min or max above 1 << 31 (-EINVAL bad_range) before anything else.
+    f.v7_range_ok = ask.min <= ask.max && ask.max <= V7_RANGE_LIMIT;
   }
   return f;
 }
 
+/** The largest min or max a v7 PASID request accepts (`1 << 31`). */
+const V7_RANGE_LIMIT = 0x80000000;
+
 /** The deciding facts in words. */
-function why(e: RequestEntry, f: Record<string, unknown>): string {
+function why(e: RequestEntry, f: Record<string, unknown>, s: HostState): string {
   const c = f.container as ReturnType<typeof containerFacts> | undefined;
   const m = f.vfio_mm as ReturnType<typeof vfioMmFacts> | undefined;
   const parts: string[] = [];
@@ -189,8 +267,9 @@ function why(e: RequestEntry, f: Record<string, unknown>): string {
   if (f.range) {
     const r = f.range as { min: number; max: number };
     if (f.lowest_free !== undefined) parts.push(`range [${r.min}, ${r.max}]: lowest free ${f.lowest_free === null ? 'none' : String(f.lowest_free)}`);
-    else parts.push(`range [${r.min}, ${r.max}]: ${String(f.owned_in_range)} PASIDs of this vfio_mm in it`);
+    else parts.push(`range [${r.min}, ${r.max}]: ${String(f.owned_in_range)} PASIDs of this vfio_mm in it, ${String(f.held_by_others_in_range)} held by others`);
   }
+  parts.push(...v7Why(e, f, s));
   if (f.pasid !== undefined && 'owner' in f) {
     const o = f.owner as ReturnType<typeof ownerFacts>;
     parts.push(`PASID ${String(f.pasid)} ${o ? `is held by vfio_mm #${o.vfio_mm} (mm ${o.mm ?? '?'})` : 'is not allocated'}`);
@@ -210,9 +289,39 @@ function why(e: RequestEntry, f: Record<string, unknown>): string {
     if (Array.isArray(f.open_containers)) parts.push(`${f.open_containers.length} open container(s), vfio_mms ${(f.vfio_mms as Array<{ vfio_mm: number; held: number } | null>).map((x) => x ? `#${x.vfio_mm} holding ${x.held}` : '?').join(', ') || 'none'}`);
     if (e.op === 'container_open' && f.container) parts.push(`container ${String(e.req.container)} already exists`);
   }
+  if (e.op === 'vcmd_write' || e.op === 'vcmd_read') {
+    const v = f.viommu as ReturnType<typeof viommuFacts>;
+    if (v) parts.push(`its vIOMMU: VCCAP ${hex(v.vccap)} (${v.pas ? 'PAS' : 'no PAS'}), VCRSP ${hex(v.vcrsp)}, ${v.state}`);
+  }
+  if ('device' in f) {
+    const d = f.device as ReturnType<typeof deviceFacts>;
+    parts.push(d
+      ? `${d.bdf} is ${d.state} in group ${d.group}${d.container ? `, container ${d.container} (${d.container_state})` : ', in no container'}; its PASID capability is ${d.pasid_view}${d.pasid_offset !== null ? ` at ${hex(d.pasid_offset)}` : ''}`
+      : `${String(e.req.bdf)} is unknown`);
+  }
+  if (e.op === 'device_add' && e.ret === 0) parts.push(`pasid_cap_exposure ${String(f.pasid_cap_exposure)}`);
   if (e.op === 'set_pasid_quota') parts.push(`profile ${String(f.profile)}, pasid_quota was ${String(f.pasid_quota)}, actor ${f.actor === null ? 'none' : String(f.actor)}`);
   return parts.join('; ');
 }
+
+/** The v7 rules that decided a PASID request, in words. */
+function v7Why(e: RequestEntry, f: Record<string, unknown>, s: HostState): string[] {
+  const out: string[] = [];
+  const widthMax = 2 ** s.config.pasid_bits - 1;
+  const r = f.range as { min: number; max: number } | undefined;
+  if (s.config.profile === 'v7' && f.v7_range_ok === false && r) out.push(`v7 refuses min > max and min or max above 1 << 31 (-EINVAL bad_range)`);
+  if (e.reason === 'pasid_zero' && s.config.profile === 'v7') out.push('v7 does not refuse PASID 0: min 0 handed out PASID 0 with ret 0 (a quirk the audit flags)');
+  if (typeof e.pasid === 'number' && e.pasid > widthMax && e.op !== 'vcmd_write' && (f.ask as { op?: string } | undefined)?.op === 'alloc') {
+    out.push(`PASID ${e.pasid} is above the ${s.config.pasid_bits}-bit width: ${s.config.profile === 'v7' ? 'v7 checks max only against 1 << 31' : 'v1 does not check max against the width'} (a quirk the audit flags)`);
+  }
+  if (Array.isArray(f.freed)) {
+    const freed = f.freed as number[];
+    out.push(`v7 FREE of [${r!.min}, ${r!.max}] freed the ${freed.length} PASID(s) this vfio_mm held there${freed.length ? ` (${freed.slice(0, 10).join(', ')}${freed.length > 10 ? ', …' : ''})` : ''} and ignored ${String(f.held_by_others_in_range)} held by others; it always returns 0`);
+  }
+  return out;
+}
+
+const hex = (v: number): string => `0x${v.toString(16)}`;
 
 interface AdjustFact { quota: number; set_quota: number; ret: number; errno: string | null }
 

@@ -1,9 +1,40 @@
+import { sql } from 'kysely';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Entry, RequestEntry, TransitionEntry } from '../model/types.js';
+import { kyselyOver } from '../store/migrate.js';
 import { queryEntries } from './entries.js';
+import { DROPPED_WRITE_REASONS, vcmdOutcome } from './guest_view.js';
 import { openSource, type ReplaySource } from './source.js';
 
-/** Whose life to tell: one vm, one PASID, or one mm token. */
-export type TimelineSubject = { vm: string } | { pasid: number } | { mm: string };
+/** Whose life to tell: one vm, one PASID, one mm token, or one PCI function (bdf). */
+export type TimelineSubject = { vm: string } | { pasid: number } | { mm: string } | { bdf: string };
+
+/** What a vm's guest did through its vIOMMU and its functions' config space. */
+export interface GuestActivity {
+  vcmd_writes: number;
+  vcmd_reads: number;
+  /** VCMD writes by the status the guest read back (`success`, `no_pasid_available`, ...) or the drop. */
+  vcmd_by_outcome: Record<string, number>;
+  config_reads: number;
+  config_writes: number;
+  /** Config writes vfio-pci dropped (reported as success), by recorded reason. */
+  writes_dropped: Record<string, number>;
+  /** The seqs of the writes that tried to enable PASID on an exposed, read-only capability. */
+  pasid_enable_dropped: number[];
+  /** The seqs of the writes that reached a hidden PASID capability's bytes raw (mainline quirk). */
+  hidden_pasid_raw_writes: number[];
+}
+
+/** One stretch during which a function was bound to vfio-pci: from ADD to REMOVE. */
+export interface DeviceLife {
+  group: string;
+  added_seq: number;
+  removed_seq: number | null;
+  is_vf: boolean;
+  pasid_view: string;
+  pasid_offset: number | null;
+  exposure: string;
+}
 
 /** One stretch during which a PASID was held by one vfio_mm. */
 export interface PasidHolding {
@@ -60,13 +91,22 @@ export interface Timeline {
   /** For a vm: its lives, and how its requests came out. */
   lives?: VmLife[];
   requests?: { total: number; failed: number; by_reason: Record<string, number> };
+  /** For a vm: its guest's virtual commands and config accesses. For a bdf: the config accesses to it. */
+  guest?: GuestActivity;
+  /** For a bdf: each time it was bound (added) and unbound (removed). */
+  device_lives?: DeviceLife[];
+  /** For a bdf: raw guest writes that reached the hardware, with the PASID control register after each. */
+  raw_writes?: Array<{ seq: number; cause: number; offsets: number[]; pasid_ctrl: number | null }>;
 }
 
 /**
  * Every entry about one object, oldest first: for a vm, the requests it made, the
  * transitions they caused and its own transitions; for a PASID, each request that
  * handed it out or named it and each ALLOC and FREE of it, by which vfio_mm and mm;
- * for an mm token, its vms, its vfio_mm generations and their PASIDs.
+ * for an mm token, its vms, its vfio_mm generations and their PASIDs; for a bdf, its
+ * device_add / device_remove requests, its config accesses and its device transitions.
+ * The log has no index column for a bdf: that one scans the device requests and
+ * transitions (the `op` and `machine` columns, then `bdf` inside the entry text).
  *
  * @throws ReplayError for a file that holds no log.
  * @example
@@ -75,7 +115,7 @@ export interface Timeline {
  */
 export async function timeline(src: ReplaySource, subject: TimelineSubject): Promise<Timeline> {
   const { db, log } = openSource(src);
-  const entries = await queryEntries(db, subject);
+  const entries = 'bdf' in subject ? await deviceEntries(db, subject.bdf) : await queryEntries(db, subject);
   const out: Timeline = { subject, entries };
   const opOf = (seq: number): string | null => {
     const row = log.row(seq);
@@ -83,11 +123,75 @@ export async function timeline(src: ReplaySource, subject: TimelineSubject): Pro
   };
   if ('pasid' in subject) out.holdings = holdings(entries, opOf);
   else if ('mm' in subject) out.generations = generations(entries);
-  else {
+  else if ('bdf' in subject) {
+    out.device_lives = deviceLives(entries);
+    out.requests = requestsOf(entries);
+    out.guest = guestActivity(entries);
+    out.raw_writes = transitions(entries).filter((t) => t.machine === 'device' && t.event === 'CONFIG_WRITE').map((t) => ({
+      seq: t.seq, cause: t.cause, offsets: Array.isArray(t.raw) ? (t.raw as Array<{ offset: number }>).map((w) => w.offset) : [],
+      pasid_ctrl: typeof t.pasid_ctrl === 'number' ? t.pasid_ctrl : null,
+    }));
+  } else {
     out.lives = lives(entries, subject.vm);
     out.requests = requestsOf(entries);
+    out.guest = guestActivity(entries);
   }
   return out;
+}
+
+/** Request ops that name a bdf. */
+const DEVICE_OPS = ['device_add', 'device_remove', 'config_read', 'config_write'];
+
+/**
+ * The entries of one PCI function: no column indexes a bdf, so this scans the device
+ * requests (by `op`) and transitions (by `machine`) and matches the bdf in their text.
+ */
+async function deviceEntries(db: BetterSqlite3.Database, bdf: string): Promise<Entry[]> {
+  const rows = await kyselyOver(db).selectFrom('entries').select('entry')
+    .where((eb) => eb.or([
+      eb.and([eb('type', '=', 'request'), eb('op', 'in', DEVICE_OPS)]),
+      eb.and([eb('type', '=', 'transition'), eb('machine', '=', 'device')]),
+    ]))
+    .where(sql<string>`coalesce(json_extract(entry, '$.req.bdf'), json_extract(entry, '$.bdf'))`, '=', bdf)
+    .orderBy('seq')
+    .execute();
+  return rows.map((r) => JSON.parse(r.entry) as Entry);
+}
+
+function deviceLives(entries: Entry[]): DeviceLife[] {
+  const out: DeviceLife[] = [];
+  for (const t of transitions(entries)) {
+    if (t.machine !== 'device') continue;
+    if (t.event === 'ADD') {
+      out.push({
+        group: String(t.group), added_seq: t.seq, removed_seq: null, is_vf: t.is_vf === true, pasid_view: String(t.pasid_view),
+        pasid_offset: typeof t.pasid_offset === 'number' ? t.pasid_offset : null, exposure: String(t.exposure),
+      });
+    } else if (t.event === 'REMOVE' && out.length > 0) out[out.length - 1]!.removed_seq = t.seq;
+  }
+  return out;
+}
+
+function guestActivity(entries: Entry[]): GuestActivity {
+  const g: GuestActivity = {
+    vcmd_writes: 0, vcmd_reads: 0, vcmd_by_outcome: {}, config_reads: 0, config_writes: 0, writes_dropped: {}, pasid_enable_dropped: [], hidden_pasid_raw_writes: [],
+  };
+  const bump = (m: Record<string, number>, k: string) => { m[k] = (m[k] ?? 0) + 1; };
+  for (const e of entries) {
+    if (e.type !== 'request') continue;
+    if (e.op === 'vcmd_write') {
+      g.vcmd_writes++;
+      bump(g.vcmd_by_outcome, vcmdOutcome(e));
+    } else if (e.op === 'vcmd_read') g.vcmd_reads++;
+    else if (e.op === 'config_read') g.config_reads++;
+    else if (e.op === 'config_write') {
+      g.config_writes++;
+      if (e.reason !== undefined && DROPPED_WRITE_REASONS.has(e.reason)) bump(g.writes_dropped, e.reason);
+      if (e.reason === 'pasid_enable_dropped') g.pasid_enable_dropped.push(e.seq);
+      if (e.reason === 'hidden_pasid_cap_raw_write') g.hidden_pasid_raw_writes.push(e.seq);
+    }
+  }
+  return g;
 }
 
 const transitions = (entries: Entry[]) => entries.filter((e): e is TransitionEntry => e.type === 'transition');
