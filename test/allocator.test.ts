@@ -1,21 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { IdAllocator } from '../src/model/allocator.js';
+import { mulberry32 } from './helpers.js';
 
 const s = suite('IdAllocator');
 const U32_MAX = 0xffffffff;
 
-/** Seeded PRNG so failures reproduce. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Obviously-correct reference: a Set with a linear scan for the lowest free id. */
 class RefAllocator {

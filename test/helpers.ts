@@ -45,3 +45,15 @@ export function setupVm(l: Ledger, vm = 'vm1', mm = '0x1000', container = 'c1', 
   l.request({ op: 'group_attach', container, group });
   l.request({ op: 'set_iommu', container, type });
 }
+
+/** mulberry32: a small seeded PRNG, so a randomized test feeds the same inputs every run. Returns [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

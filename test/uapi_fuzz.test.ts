@@ -1,18 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as u from '../src/uapi/index.js';
+import { mulberry32 } from './helpers.js';
 
-/** mulberry32: a small seeded PRNG, so every run feeds the same inputs. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ROUNDS = 5000;
 const WORDS = [0, 1, 2, 3, 4, 7, 8, 15, 16, 20, 24, 36, 40, 0xfffff, 0x7fffffff, 0x80000000, 0x80000001, 0xffffffff];

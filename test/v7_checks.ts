@@ -1,6 +1,7 @@
 import * as assert from 'uvu/assert';
 import type { Ledger } from '../src/ledger.js';
 import type { Entry, Outcome, TransitionEntry } from '../src/model/types.js';
+import { mulberry32 } from './helpers.js';
 
 /** Shared checks for the v7 / vIOMMU / PCI capability suites (not a suite itself). */
 
@@ -35,17 +36,8 @@ export function assertWhole(l: Ledger, before: number, out: Outcome): void {
   }
 }
 
-/** mulberry32: a small seeded PRNG, so every run feeds the same inputs. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The shared seeded PRNG, under the name these suites use. */
+export const prng = mulberry32;
 
 /**
  * Every entry after `before` belongs to a whole request: each transition is caused by
