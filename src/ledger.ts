@@ -9,7 +9,7 @@ import { viewState, type StateView } from './model/view.js';
 import { EntryLog, type LogHead } from './store/log.js';
 import { migrateToLatest } from './store/migrate.js';
 import { openDatabase, StoreError, type OpenOptions } from './store/open.js';
-import { SnapshotCache } from './snapshot/cache.js';
+import { SnapshotCache, SNAPSHOT_EVERY } from './snapshot/cache.js';
 
 /** `close()` writes a snapshot when more entries than this were evolved since the last one. */
 const SNAPSHOT_ON_CLOSE = 10_000;
@@ -30,6 +30,8 @@ export class Ledger {
   private st: HostState;
   /** Snapshots of the replayed host: where the initial catch-up starts. A cache, never the truth. */
   private readonly cache: SnapshotCache;
+  /** The seq at which this ledger last tried to save a snapshot while writing. */
+  private snapshotTried = 0;
   private readonly clock: () => Date;
 
   /** @internal use `openLedger`. */
@@ -139,10 +141,18 @@ export class Ledger {
 
   private write<T>(fn: () => T): T {
     try {
-      return this.log.immediate(() => {
+      const out = this.log.immediate(() => {
         this.catchUp();
         return fn();
       });
+      // A writer that is killed never reaches close(): keep a snapshot every SNAPSHOT_EVERY
+      // entries as it goes, so a reopen after a crash catches up from near the end.
+      // A failed save (a busy or full file) is not retried before the next SNAPSHOT_EVERY.
+      if (this.st.seq - Math.max(this.cache.lastSeq, this.snapshotTried) >= SNAPSHOT_EVERY) {
+        this.snapshotTried = this.st.seq;
+        this.cache.save(this.st);
+      }
+      return out;
     } catch (e) {
       // The transaction rolled back; what was evolved in memory meanwhile is undone by rebuilding.
       this.st = this.cache.advance(this.cache.restore());

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EBADF, EEXIST, EFAULT, EINVAL, ENODEV, EPERM, ESRCH } from '../src/uapi/errno.js';
-import type { Entry, TransitionEntry } from '../src/model/types.js';
+import type { TransitionEntry } from '../src/model/types.js';
 import type { Ledger } from '../src/ledger.js';
 import { freshLedger, setupVm } from './helpers.js';
 

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Command } from 'commander';
+import { ChainError } from '../snapshot/cache.js';
 import { viewState } from '../model/view.js';
 import { parsePoint, resolvePoint } from '../replay/point.js';
 import { replayTo } from '../replay/replay_to.js';
@@ -18,27 +19,33 @@ export function registerReplay(program: Command): void {
     .option('--at <seq|time>', 'an entry seq, or an ISO-8601 time (the last entry at or before it), e.g. 2026-01-01T10:42:00Z')
     .option('--vm <vm>', 'only this vm, its containers and its vfio_mm')
     .option('--verify', "re-decide every recorded request from the log's own configuration and compare outcomes and transitions")
+    .option('--check-chain', 'with --at: replay from entry 1, ignoring snapshots, recomputing every leaf and chain on the way (exit 1 at the first bad entry)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExit status: 0; with --verify, 1 when an entry differs (the first one is named); 2 for bad input.')
-    .action(async (o: { db: string; at?: string; vm?: string; verify?: boolean; json?: boolean }) => {
+    .addHelpText('after', '\nExit status: 0; with --verify, 1 when an entry differs (the first one is named); with --check-chain, 1 when an entry does not hash; 2 for bad input.')
+    .action(async (o: { db: string; at?: string; vm?: string; verify?: boolean; checkChain?: boolean; json?: boolean }) => {
       if ((o.at === undefined) === (o.verify === undefined)) throw new CliError('give either --at <seq|time> or --verify');
-      if (o.verify && o.vm !== undefined) throw new CliError('--vm applies to --at, not to --verify');
+      if (o.verify && (o.vm !== undefined || o.checkChain)) throw new CliError('--vm and --check-chain apply to --at, not to --verify');
       const db = await openLogFile(o.db);
       try {
-        await answering(() => (o.verify ? runVerify(db, o.json) : runAt(db, o.at!, o.vm, o.json)));
+        await answering(() => (o.verify ? runVerify(db, o.json) : runAt(db, o.at!, o.vm, o.json, o.checkChain)));
       } finally {
         db.close();
       }
     });
 }
 
-function runAt(db: BetterSqlite3.Database, at: string, vm: string | undefined, json?: boolean): void {
+function runAt(db: BetterSqlite3.Database, at: string, vm: string | undefined, json?: boolean, checkChain?: boolean): void {
   const seq = resolvePoint(new EntryLog(db), parsePoint(at));
   const bar = progress('entries', seq);
   const tick = ticker(bar);
   let s;
   try {
-    s = replayTo(db, { seq }, { onProgress: (n) => tick(n) });
+    s = replayTo(db, { seq }, { onProgress: (n) => tick(n), checkChain: checkChain ?? false });
+  } catch (e) {
+    if (!(e instanceof ChainError)) throw e;
+    process.stdout.write(json ? JSON.stringify({ ok: false, seq: e.seq, problem: e.message }) + '\n' : `${e.message}\n`);
+    process.exitCode = 1;
+    return;
   } finally {
     bar.done();
   }

@@ -1,7 +1,6 @@
 import type { HostState } from '../model/state.js';
 import type { Entry, RequestEntry, TransitionEntry } from '../model/types.js';
 import { errnoName } from '../uapi/errno.js';
-import { ReplayError } from './errors.js';
 import {
   configAccessFacts, containerFacts, deviceFacts, groupFacts, lowestFree, ownerFacts, pasidAsk, vfioMmFacts, viommuFacts, vmFacts,
 } from './facts.js';

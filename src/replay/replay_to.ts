@@ -1,4 +1,4 @@
-import type { HostState } from '../model/state.js';
+import { emptyState, type HostState } from '../model/state.js';
 import { resolvePoint, type Point } from './point.js';
 import { openSource, type ReplaySource } from './source.js';
 import type { CacheStats } from '../snapshot/cache.js';
@@ -9,6 +9,12 @@ export interface ReplayOptions {
   onProgress?: (seq: number, target: number) => void;
   /** Filled with what the snapshot cache did (which snapshot was used, rows read). */
   stats?: CacheStats;
+  /**
+   * Replay from entry 1 (no snapshot) recomputing every row's leaf and chain as it is
+   * evolved: the state comes only from entries the writer hashed. Throws ChainError at
+   * the first row that does not recompute.
+   */
+  checkChain?: boolean;
 }
 
 /**
@@ -23,9 +29,10 @@ export interface ReplayOptions {
  * replayTo(db, { at: '2026-01-01T10:42:00Z' });
  */
 export function replayTo(src: ReplaySource, point: Point, opts: ReplayOptions = {}): HostState {
-  const { log, cache } = openSource(src);
+  const { log, config, cache } = openSource(src);
   const seq = resolvePoint(log, point);
-  const s = cache.advance(cache.restore(seq), seq, opts.onProgress && ((n) => opts.onProgress!(n, seq)));
+  const start = opts.checkChain ? emptyState(config) : cache.restore(seq);
+  const s = cache.advance(start, seq, opts.onProgress && ((n) => opts.onProgress!(n, seq)), opts.checkChain);
   if (opts.stats) Object.assign(opts.stats, cache.stats);
   return s;
 }

@@ -3,7 +3,16 @@ import { evolve } from '../model/evolve.js';
 import type { Entry, HostConfig } from '../model/types.js';
 import type { EntryLog } from '../store/log.js';
 import { SnapshotStore } from '../store/snapshots.js';
+import { chainHash, GENESIS_CHAIN, leafHash } from '../store/hash.js';
 import { decodeState, encodeState } from './codec.js';
+
+/** A row whose leaf or chain does not recompute, met by a replay that checks the chain. */
+export class ChainError extends Error {
+  override name = 'ChainError';
+  constructor(readonly seq: number, why: string) {
+    super(`seq ${seq} is bad: ${why}`);
+  }
+}
 
 /** A snapshot is written each time a replay passes a multiple of this many entries. */
 export const SNAPSHOT_EVERY = 100_000;
@@ -73,13 +82,23 @@ export class SnapshotCache {
    * Reads in slices that end at those multiples: a write is not possible on the
    * handle while a read is still iterating.
    */
-  advance(s: HostState, to = Number.MAX_SAFE_INTEGER, onProgress?: (seq: number) => void): HostState {
+  advance(s: HostState, to = Number.MAX_SAFE_INTEGER, onProgress?: (seq: number) => void, checkChain = false): HostState {
+    // With checkChain every row's leaf and chain are recomputed as it is evolved: one
+    // pass proves the entries replayed are the ones the writer hashed (from s.seq on).
+    let prev = checkChain ? (s.seq === 0 ? GENESIS_CHAIN : this.log.row(s.seq)?.chain ?? GENESIS_CHAIN) : '';
     while (s.seq < to) {
       const boundary = (Math.floor(s.seq / this.every) + 1) * this.every;
       const end = Math.min(to, boundary);
       let chain: string | null = null;
       const before = s.seq;
       for (const row of this.log.range(s.seq, end)) {
+        if (checkChain) {
+          if (row.seq !== s.seq + 1) throw new ChainError(s.seq + 1, `missing (the next row is seq ${row.seq})`);
+          const leaf = leafHash(row.entry);
+          if (leaf !== row.leaf) throw new ChainError(row.seq, 'leaf does not match the entry text');
+          prev = chainHash(prev, leaf);
+          if (prev !== row.chain) throw new ChainError(row.seq, 'chain does not follow from the previous entry');
+        }
         evolve(s, JSON.parse(row.entry) as Entry);
         chain = row.chain;
         if (++this.stats.rowsRead % PROGRESS_EVERY === 0) onProgress?.(s.seq);

@@ -29,10 +29,13 @@ export class EntryLog {
   private readonly requestIdStmt: BetterSqlite3.Statement;
   private readonly rowStmt: BetterSqlite3.Statement;
 
+  /** Inside `immediate()`: the head as its appends left it (null before the first). Undefined outside. */
+  private txHead: LogHead | null | undefined = undefined;
+
   constructor(readonly db: BetterSqlite3.Database) {
     this.insertStmt = db.prepare(
       `INSERT INTO entries (seq, entry, leaf, chain, at, type, op, machine, vm, container, mm, pasid, cause, request_id)
-       VALUES (@seq, @entry, @leaf, @chain, @at, @type, @op, @machine, @vm, @container, @mm, @pasid, @cause, @request_id)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.headStmt = db.prepare('SELECT seq, chain FROM entries ORDER BY seq DESC LIMIT 1');
     this.afterStmt = db.prepare('SELECT seq, entry, leaf, chain FROM entries WHERE seq > ? ORDER BY seq');
@@ -55,16 +58,20 @@ export class EntryLog {
    * transaction then rolls back and nothing is written.
    */
   append(entries: readonly Record<string, unknown>[]): LogHead {
-    let { seq, chain } = this.head();
+    // Inside a transaction nobody else writes: the head is read once, then followed here.
+    let { seq, chain } = this.txHead ?? this.head();
     for (const e of entries) {
       if (e.seq !== seq + 1) throw new Error(`bug: appending seq ${String(e.seq)} after ${seq}`);
       const entry = canonicalJson(e);
       const leaf = leafHash(entry);
       chain = chainHash(chain, leaf);
       seq += 1;
-      this.insertStmt.run({ ...indexColumns(e), entry, leaf, chain });
+      const c = indexColumns(e);
+      this.insertStmt.run(seq, entry, leaf, chain, c.at, c.type, c.op, c.machine, c.vm, c.container, c.mm, c.pasid, c.cause, c.request_id);
     }
-    return { seq, chain };
+    const head = { seq, chain };
+    if (this.txHead !== undefined) this.txHead = head;
+    return head;
   }
 
   /** Rows after `seq`, in order (lazily: a long log is not held in memory). */
@@ -89,6 +96,11 @@ export class EntryLog {
 
   /** Runs `fn` in one `BEGIN IMMEDIATE` transaction: all of it commits, or none. */
   immediate<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    this.txHead = null;
+    try {
+      return this.db.transaction(fn).immediate();
+    } finally {
+      this.txHead = undefined;
+    }
   }
 }

@@ -55,3 +55,14 @@ export function assertU32(field: string, value: unknown): asserts value is numbe
     throw new RangeError(`${field} must be an integer in 0..0xFFFFFFFF, got ${String(value)}`);
   }
 }
+
+/**
+ * Stores a `__u32` little-endian at `offset` (the caller checked the bounds and the value).
+ * @example const b = new Uint8Array(4); writeU32LE(b, 0, 20); // b = 14 00 00 00
+ */
+export function writeU32LE(buf: Uint8Array, offset: number, value: number): void {
+  buf[offset] = value & 0xff;
+  buf[offset + 1] = (value >>> 8) & 0xff;
+  buf[offset + 2] = (value >>> 16) & 0xff;
+  buf[offset + 3] = (value >>> 24) & 0xff;
+}

@@ -24,7 +24,7 @@
  */
 import { EFAULT, EINVAL } from './errno.js';
 import { VFIO_IOMMU_PASID_ALLOC, VFIO_IOMMU_PASID_FREE, VFIO_PASID_REQUEST_MASK } from './vfio.js';
-import { assertU32, readU32LE, viewOf } from './bytes.js';
+import { assertU32, readU32LE, writeU32LE } from './bytes.js';
 
 /** `sizeof(struct vfio_iommu_type1_pasid_request)` in v1. @example PASID_REQUEST_V1_SIZEOF // 20 */
 export const PASID_REQUEST_V1_SIZEOF = 20;
@@ -59,19 +59,19 @@ export function encodePasidRequestV1(fields: PasidRequestV1Fields): Uint8Array {
   assertU32('argsz', argsz);
   assertU32('flags', fields.flags);
   const { min, max, result, pasid } = fields;
-  for (const [k, v] of [['min', min], ['max', max], ['result', result], ['pasid', pasid]] as const) {
-    if (v !== undefined) assertU32(k, v);
-  }
+  if (min !== undefined) assertU32('min', min);
+  if (max !== undefined) assertU32('max', max);
+  if (result !== undefined) assertU32('result', result);
+  if (pasid !== undefined) assertU32('pasid', pasid);
   if (pasid !== undefined && min !== undefined && pasid !== min) {
     throw new RangeError('pasid and min share offset 8 (a union); give one, or equal values');
   }
   const buf = new Uint8Array(PASID_REQUEST_V1_SIZEOF);
-  const dv = viewOf(buf);
-  dv.setUint32(0, argsz, true);
-  dv.setUint32(4, fields.flags, true);
-  dv.setUint32(8, pasid ?? min ?? 0, true);
-  dv.setUint32(12, max ?? 0, true);
-  dv.setUint32(16, result ?? 0, true);
+  writeU32LE(buf, 0, argsz);
+  writeU32LE(buf, 4, fields.flags);
+  writeU32LE(buf, 8, pasid ?? min ?? 0);
+  writeU32LE(buf, 12, max ?? 0);
+  writeU32LE(buf, 16, result ?? 0);
   return buf;
 }
 
@@ -117,7 +117,7 @@ export function readPasidRequestV1(buf: Uint8Array): PasidRequestV1View {
 export function writePasidResultV1(buf: Uint8Array, pasid: number): boolean {
   assertU32('pasid', pasid);
   if (buf.length < PASID_REQUEST_V1_SIZEOF) return false;
-  viewOf(buf).setUint32(16, pasid, true);
+  writeU32LE(buf, 16, pasid);
   return true;
 }
 

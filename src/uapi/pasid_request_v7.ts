@@ -19,7 +19,7 @@
  */
 import { EFAULT, EINVAL } from './errno.js';
 import { VFIO_IOMMU_FLAG_ALLOC_PASID, VFIO_IOMMU_FLAG_FREE_PASID, VFIO_PASID_REQUEST_MASK } from './vfio.js';
-import { assertU32, readU32LE, viewOf } from './bytes.js';
+import { assertU32, readU32LE, writeU32LE } from './bytes.js';
 
 /** `sizeof(struct vfio_iommu_type1_pasid_request)` in v7. @example PASID_REQUEST_V7_SIZEOF // 16 */
 export const PASID_REQUEST_V7_SIZEOF = 16;
@@ -60,11 +60,10 @@ export function encodePasidRequestV7(fields: PasidRequestV7Fields): Uint8Array {
   assertU32('min', min);
   assertU32('max', max);
   const buf = new Uint8Array(PASID_REQUEST_V7_SIZEOF);
-  const dv = viewOf(buf);
-  dv.setUint32(0, argsz, true);
-  dv.setUint32(4, fields.flags, true);
-  dv.setUint32(8, min, true);
-  dv.setUint32(12, max, true);
+  writeU32LE(buf, 0, argsz);
+  writeU32LE(buf, 4, fields.flags);
+  writeU32LE(buf, 8, min);
+  writeU32LE(buf, 12, max);
   return buf;
 }
 
