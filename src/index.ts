@@ -17,7 +17,7 @@ export { viewState, type StateView } from './model/view.js';
 export type { Decision } from './model/decision.js';
 export type * from './model/types.js';
 export { StoreError } from './store/open.js';
-export { queryEntries, type EntryFilter } from './replay/entries.js';
+export { queryEntries, streamEntries, type EntryFilter } from './replay/entries.js';
 export * as uapi from './uapi/index.js';
 export * from './replay/index.js';
 export * as audit from './audit/index.js';

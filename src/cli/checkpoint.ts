@@ -1,3 +1,4 @@
+import { EntryLog } from '../store/log.js';
 import type { Command } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { makeCheckpoint, readPrivateKey } from '../replay/checkpoint.js';
@@ -27,7 +28,7 @@ export function registerCheckpoint(program: Command): void {
       const db = await openLogFile(o.db, { readonly: true });
       let r;
       try {
-        const total = (db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
+        const total = new EntryLog(db).head().seq;
         const bar = progress('entries verified', total);
         const tick = ticker(bar);
         try {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { queryEntries } from '../replay/entries.js';
+import { streamEntries } from '../replay/entries.js';
 import { intArg, openExisting } from './common.js';
 import { fmtEntry } from './format.js';
 
@@ -20,8 +20,11 @@ export function registerLog(program: Command): void {
     .action(async (o: { db: string; vm?: string; pasid?: number; mm?: string; container?: string; type?: string; from?: number; to?: number; limit?: number; json?: boolean }) => {
       const ledger = await openExisting(o.db);
       try {
-        const entries = await queryEntries(ledger.db, o);
-        const lines = entries.map((e) => (o.json ? JSON.stringify(e) : fmtEntry(e)));
+        let lines: string[] = [];
+        for await (const e of streamEntries(ledger.db, o)) {
+          lines.push(o.json ? JSON.stringify(e) : fmtEntry(e));
+          if (lines.length === 1000) { process.stdout.write(lines.join('\n') + '\n'); lines = []; }
+        }
         if (lines.length) process.stdout.write(lines.join('\n') + '\n');
       } finally {
         ledger.close();

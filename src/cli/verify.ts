@@ -1,3 +1,4 @@
+import { EntryLog } from '../store/log.js';
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
@@ -35,7 +36,7 @@ export function registerVerify(program: Command): void {
       const db = await openLogFile(o.db, { readonly: true });
       let r: LogVerification;
       try {
-        const total = (db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
+        const total = new EntryLog(db).head().seq;
         const bar = progress('entries verified', total);
         const tick = ticker(bar);
         try {

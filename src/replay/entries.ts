@@ -30,6 +30,18 @@ export interface EntryFilter {
  * await queryEntries(db, { vm: 'vm1', limit: 20 }); // the first 20 entries about vm1, in order
  */
 export async function queryEntries(db: BetterSqlite3.Database, f: EntryFilter = {}): Promise<Entry[]> {
+  const out: Entry[] = [];
+  for await (const e of streamEntries(db, f)) out.push(e);
+  return out;
+}
+
+/**
+ * The same entries, one at a time: a long log is never held in memory.
+ *
+ * @example
+ * for await (const e of streamEntries(db, { pasid: 7 })) console.log(e.seq);
+ */
+export async function* streamEntries(db: BetterSqlite3.Database, f: EntryFilter = {}): AsyncGenerator<Entry> {
   let q = kyselyOver(db).selectFrom('entries').select('entry').orderBy('seq');
   if (f.vm !== undefined) {
     const vm = f.vm;
@@ -45,6 +57,5 @@ export async function queryEntries(db: BetterSqlite3.Database, f: EntryFilter = 
   if (f.from !== undefined) q = q.where('seq', '>=', f.from);
   if (f.to !== undefined) q = q.where('seq', '<=', f.to);
   if (f.limit !== undefined) q = q.limit(f.limit);
-  const rows = await q.execute();
-  return rows.map((r) => JSON.parse(r.entry) as Entry);
+  for await (const r of q.stream()) yield JSON.parse(r.entry) as Entry;
 }
