@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { CSV_SECTIONS } from '../src/audit/format_csv.js';
 import type { AuditReport } from '../src/audit/report.js';
 import { cli, Crafter, realLog } from './audit_craft.js';
-import { setupVm, tmpDir } from './helpers.js';
+import { setupVm, tmpDir, parseCsv } from './helpers.js';
 
 const s = suite('audit: formats and command line');
 const ALL = { min: 1, max: 0xfffff };
@@ -13,21 +13,6 @@ let path = '';
 let broken = '';
 let badSeq = 0;
 
-/** RFC 4180 rows of a CSV text (quoted cells may hold commas, quotes and newlines). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let q = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (q) {
-      if (ch === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (ch === '"') q = false; else cell += ch;
-    } else if (ch === '"') q = true;
-    else if (ch === ',') { row.push(cell); cell = ''; } else if (ch === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; } else cell += ch;
-  }
-  return rows;
-}
 
 s.before(async () => {
   path = await realLog({ pasid_quota: 2 }, (l) => {

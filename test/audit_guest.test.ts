@@ -7,7 +7,7 @@ import type { DeviceGuestReport, VcmdVmReport } from '../src/audit/guest_report.
 import type { AuditReport } from '../src/audit/report.js';
 import type { PasidCapExposure, Profile } from '../src/model/types.js';
 import { guestStory, PF, VF, type GuestStory, type Issued } from './guest_story.js';
-import { CLI } from './helpers.js';
+import { CLI, parseCsv } from './helpers.js';
 
 const s = suite('audit: the guest view');
 const stories = new Map<string, GuestStory>();
@@ -18,21 +18,6 @@ s.before(async () => {
 });
 s.after(() => { for (const st of stories.values()) st.ledger.close(); });
 
-/** RFC 4180 rows (a quoted cell may hold commas). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let q = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (q) {
-      if (ch === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (ch === '"') q = false; else cell += ch;
-    } else if (ch === '"') q = true;
-    else if (ch === ',') { row.push(cell); cell = ''; } else if (ch === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; } else cell += ch;
-  }
-  return rows;
-}
 
 const cli = (args: string[]) => spawnSync('node', [CLI, 'audit', ...args], { encoding: 'utf8' });
 

@@ -3,23 +3,14 @@ import * as assert from 'uvu/assert';
 import { openLedger } from '../src/ledger.js';
 import { ackFailures, auditFailures, parseAcks, stateFailures, verifyFailure, type Ack } from './fixtures/ledger_checks.js';
 import { sleep, startWorker, within } from './fixtures/spawn_worker.js';
-import { tmpDb } from './helpers.js';
+import { tmpDb, mulberry32 } from './helpers.js';
 
 const s = suite('crash');
 
 const KILLS = 24;
 
-/** mulberry32, seeded: the kill moments are random but the same every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The kill moments are random but the same every run. */
+const prng = mulberry32;
 
 s('SIGKILL at random moments: acknowledged requests survive, the log verifies and audits, the next request works', async () => {
   const path = tmpDb();
