@@ -2,10 +2,11 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { configConflicts, resolveConfig, type ConfigOptions } from './config.js';
 import { decide } from './model/decide.js';
 import { evolve } from './model/evolve.js';
-import { parseRequest } from './model/request.js';
+import { parseRequest, RequestError } from './model/request.js';
 import type { HostState } from './model/state.js';
 import type { ConfigEntry, Entry, HostConfig, Outcome, Request, RequestEntry } from './model/types.js';
 import { viewState, type StateView } from './model/view.js';
+import { canonicalJson } from './store/canonical.js';
 import { EntryLog, type LogHead } from './store/log.js';
 import { migrateToLatest } from './store/migrate.js';
 import { openDatabase, StoreError, type OpenOptions } from './store/open.js';
@@ -77,7 +78,14 @@ export class Ledger {
         throw e;
       }
     });
-    return this.write(() => parsed.map((r) => this.run(r)));
+    return this.write(() => parsed.map((r, i) => {
+      try {
+        return this.run(r);
+      } catch (e) {
+        if (e instanceof RequestError) e.message = `request ${i}: ${e.message}`;
+        throw e;
+      }
+    }));
   }
 
   /**
@@ -161,14 +169,21 @@ export class Ledger {
   }
 
   private run(req: Request): Outcome {
-    if (req.id !== undefined) {
-      const prior = this.log.byRequestId(req.id);
-      if (prior) return { ...outcomeOf(JSON.parse(prior.entry) as RequestEntry), replayed: true };
+    const { id, ...asked } = req;
+    if (id !== undefined) {
+      const prior = this.log.byRequestId(id);
+      if (prior) {
+        const recorded = JSON.parse(prior.entry) as RequestEntry;
+        // A retry must ask the same thing: an id reused for another request is the caller's bug.
+        if (canonicalJson(recorded.req) !== canonicalJson(asked)) {
+          throw new RequestError(`request id ${JSON.stringify(id)} was used by a different request (seq ${recorded.seq}); nothing was written`);
+        }
+        return { ...outcomeOf(recorded), replayed: true };
+      }
     }
     const d = decide(this.st, req);
     const at = this.clock().toISOString();
     const seq = this.st.seq + 1;
-    const { id, ...asked } = req;
     const entry: RequestEntry = {
       seq, at, type: 'request', op: req.op, req: asked, ret: d.ret,
       ...(d.vm !== undefined ? { vm: d.vm } : {}),

@@ -95,6 +95,24 @@ s('a malformed line refuses the whole file with its line number, and nothing is 
   assert.not.ok(existsSync(db), 'no db was even created');
 });
 
+s('a request id reused for a different request refuses the file at run time, naming the line', () => {
+  const dir = tmpDir();
+  const file = join(dir, 'dup.jsonl');
+  writeFileSync(file, '{"op":"vm_start","vm":"a","mm":"1","id":"x"}\n# same id, other request\n{"op":"vm_start","vm":"b","mm":"2","id":"x"}\n');
+  const db = join(dir, 'a.db');
+  const r = cli(['run', file, '--db', db, '--json']);
+  assert.is(r.code, 2);
+  assert.match(r.err, /dup\.jsonl:3: request id "x" was used by a different request/);
+  assert.match(r.err, /nothing was applied/);
+  assert.equal(JSON.parse(cli(['state', '--db', db, '--json']).out).vms, []);
+  // The same request retried under its id is fine: the recorded outcome comes back.
+  writeFileSync(file, '{"op":"vm_start","vm":"a","mm":"1","id":"x"}\n{"op":"vm_start","vm":"a","mm":"1","id":"x"}\n');
+  const ok = cli(['run', file, '--db', db, '--json']);
+  assert.is(ok.code, 0, ok.err);
+  const outs = ok.out.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(outs[0], outs[1]);
+});
+
 s('configuration flags create a log; on an existing log a differing flag is refused', () => {
   const dir = tmpDir();
   const file = join(dir, 'r.jsonl');

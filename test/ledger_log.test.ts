@@ -117,6 +117,8 @@ s('a request id makes a retry return the recorded outcome and write nothing', as
   assert.equal([b.seq, b.ret, b.pasid, b.replayed], [a.seq, 0, a.pasid, true]);
   assert.is(l.head().seq, head);
   assert.is(l.request({ op: 'pasid_alloc', container: 'c1', ...FULL, id: 'req-2' }).pasid, 2);
+  assert.throws(() => l.request({ op: 'pasid_free', container: 'c1', pasid: 1, id: 'req-1' }), /request id "req-1" was used by a different request \(seq \d+\)/);
+  assert.is(l.head().seq, head + 2, 'a refused retry writes nothing');
   const rows = l.db.prepare("SELECT request_id FROM entries WHERE request_id IS NOT NULL").all();
   assert.is(rows.length, 2);
   l.close();

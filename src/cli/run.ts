@@ -16,7 +16,7 @@ const CHUNK = 1000;
  *
  * @throws CliError naming the file, line and what is wrong.
  */
-export function parseRequestFile(text: string, name: string): Request[] {
+export function parseRequestFile(text: string, name: string, lineNumbers: number[] = []): Request[] {
   const out: Request[] = [];
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
@@ -30,6 +30,7 @@ export function parseRequestFile(text: string, name: string): Request[] {
     }
     try {
       out.push(parseRequest(value));
+      lineNumbers.push(i + 1);
     } catch (e) {
       if (e instanceof RequestError) throw new CliError(`${name}:${i + 1}: ${e.message}; nothing was applied`);
       throw e;
@@ -59,15 +60,26 @@ export function registerRun(program: Command): void {
       } catch (e) {
         throw new CliError(`${name}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
-      const reqs = parseRequestFile(text, name);
+      const lines: number[] = [];
+      const reqs = parseRequestFile(text, name, lines);
       const ledger = await openLedger(o.db, configOptions(o));
       const bar = progress('requests', reqs.length);
       try {
         for (let i = 0; i < reqs.length; i += CHUNK) {
           const chunk = reqs.slice(i, i + CHUNK);
-          const outs = ledger.batch(chunk);
-          const lines = outs.map((out, j) => (o.json ? outcomeJson(out) : fmtOutcome(out, chunk[j]!.op)));
-          process.stdout.write(lines.join('\n') + (lines.length ? '\n' : ''));
+          let outs;
+          try {
+            outs = ledger.batch(chunk);
+          } catch (e) {
+            // Only a request id reused for another request gets here: refused at run time.
+            const m = e instanceof RequestError ? /^request (\d+): (.*)$/s.exec(e.message) : null;
+            if (!m) throw e;
+            const line = lines[i + Number(m[1])];
+            const first = lines[i] ?? line;
+            throw new CliError(`${name}:${line}: ${m[2]!.replace('; nothing was written', '')}; ${i === 0 ? 'nothing was applied' : `lines before ${first} were applied, nothing from line ${first} on`}`);
+          }
+          const printed = outs.map((out, j) => (o.json ? outcomeJson(out) : fmtOutcome(out, chunk[j]!.op)));
+          process.stdout.write(printed.join('\n') + (printed.length ? '\n' : ''));
           bar.tick(chunk.length);
         }
       } finally {
