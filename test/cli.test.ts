@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openLedger } from '../src/ledger.js';
 import { CLI, tmpDir } from './helpers.js';
@@ -127,6 +127,16 @@ s('configuration flags create a log; on an existing log a differing flag is refu
   assert.match(r.err, /pasid_quota is 5 in the log, not 6/);
   assert.is(cli(['run', file, '--db', db, '--pasid-quota', '5']).code, 0, 'the same value is fine');
   assert.match(cli(['run', file, '--db', db, '--pasid-quota', 'lots']).err, /--pasid-quota must be an integer/);
+});
+
+s('state and log only read: the file is byte for byte the same afterwards', () => {
+  const dir = tmpDir();
+  const db = join(dir, 'demo.db');
+  assert.is(cli(['demo', '--db', db]).code, 0);
+  const before = readFileSync(db);
+  assert.is(cli(['state', '--db', db, '--json']).code, 0);
+  assert.is(cli(['log', '--db', db, '--vm', 'vm2']).code, 0);
+  assert.ok(readFileSync(db).equals(before));
 });
 
 s('missing or unreadable inputs get one clear line and exit 2', () => {
