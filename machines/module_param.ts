@@ -26,4 +26,6 @@ export const moduleParamGuards = {
   /** `pasid_quota` is an int parameter: a non-negative integer that fits in it. */
   validQuota: (value: unknown): boolean =>
     typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0x7fffffff,
+  /** Invariant 8: every quota change names its actor (blank text names nobody). */
+  namesActor: (actor: unknown): boolean => typeof actor === 'string' && actor.trim() !== '',
 };

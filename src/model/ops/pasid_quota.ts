@@ -12,7 +12,7 @@ import type { HostState } from '../state.js';
 export function setPasidQuota(s: HostState, req: { value: number; actor?: string }): Decision {
   if (s.config.profile === 'v7') return refuse(-EPERM, 'read_only');
   if (!moduleParamGuards.validQuota(req.value)) return refuse(-EINVAL, 'bad_value');
-  if (req.actor === undefined || req.actor === '') return refuse(-EINVAL, 'no_actor');
+  if (!moduleParamGuards.namesActor(req.actor)) return refuse(-EINVAL, 'no_actor');
   const plan = new Plan(s);
   plan.step('module_param', 'SET', 'writable', { name: 'pasid_quota', old: s.pasidQuota, value: req.value, actor: req.actor });
   return accept(plan, { ret: 0 });
