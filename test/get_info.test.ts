@@ -48,12 +48,13 @@ s('v1: an argsz too small for the chain raises argsz and sets CAPS; 16 bytes onl
   assert.is(big.info!.caps.length, 1);
 });
 
-s('v1: TYPE1 reports no capability; NESTING without a vfio_mm still claims PASID requests (quirk)', async () => {
+s('v1: every type1 container reports the nesting cap, PASID_REQS only for NESTING; NESTING without a vfio_mm still claims PASID requests (quirk)', async () => {
   const l = await freshLedger({ capacity: 1000 });
   setupVm(l, 'vm1', 'm1', 't1', 'g1', 'VFIO_TYPE1v2_IOMMU');
   const t = l.request({ op: 'get_info', container: 't1' });
-  assert.equal([t.info!.flags, t.info!.caps, t.info!.nesting, t.info!.pasid_reqs], [1, [], false, false]);
-  assert.is(t.hex!.length, 40, '20 bytes: no chain');
+  assert.equal([t.info!.flags, t.info!.caps, t.info!.nesting, t.info!.pasid_reqs], [3, [{ id: 2, version: 1, offset: 24, next: 0, nesting_capabilities: 0 }], false, false]);
+  // As vfio_iommu_info_add_nesting_cap writes it (v1 3/8): the cap with nesting_capabilities 0, padded to 8.
+  assert.is(t.hex, '28000000' + '03000000' + '00f0ffffffffffff' + '18000000' + '00000000' + '02000100' + '00000000' + '00000000' + '00000000');
   setupVm(l, 'vm2', 'm2', 'n2', 'g2'); // capacity is gone: no vfio_mm
   assert.is(l.view().containers[1]!.vfio_mm, null);
   const n = l.request({ op: 'get_info', container: 'n2' });

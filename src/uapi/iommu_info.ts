@@ -70,9 +70,9 @@ export interface IommuInfoQuery {
   argsz: number;
   /** Bitmap of supported IOVA page sizes (a `__u64`). */
   iova_pgsizes: number | bigint;
-  /** The container is of NESTING type: the nesting cap is reported. */
+  /** Report the nesting cap (v1 3/8 reports it for every type1 container). */
   nesting: boolean;
-  /** The nesting cap sets VFIO_IOMMU_PASID_REQS; ignored without `nesting`. */
+  /** The nesting cap sets VFIO_IOMMU_PASID_REQS (a NESTING container); ignored without `nesting`. */
   pasid_reqs: boolean;
 }
 

@@ -26,11 +26,14 @@ export const TYPE1_IOVA_PGSIZES = 0xfffffffffffff000n;
  * `VFIO_IOMMU_GET_INFO` on a container: the bytes the kernel writes back (hex) and what
  * they mean. No state changes; the request is logged.
  *
- * v1 (series patch 3/8, `vfio_iommu_info_add_nesting_cap`): a NESTING container reports
- * the nesting capability (id 2, version 1) and sets `VFIO_IOMMU_PASID_REQS` in it; the
- * kernel decides by the container's type alone, so a NESTING container whose vfio_mm
- * could not be created still claims PASID requests, which then fail (quirk, recorded as
- * `pasid_reqs_without_vfio_mm`). Other types report no capability.
+ * v1 (series patch 3/8, `vfio_iommu_info_add_nesting_cap`): EVERY type1 container reports
+ * the nesting capability (id 2, version 1: the 12-byte struct, 16 in the chain as
+ * `vfio_info_cap_add` aligns it to 8); `nesting_capabilities` is 0 unless the container is
+ * NESTING, which sets `VFIO_IOMMU_PASID_REQS` (a review of the patch asked why a
+ * non-nesting container reports the cap at all). The kernel decides by the container's
+ * type alone, so a NESTING container whose vfio_mm could not be created still claims
+ * PASID requests, which then fail (quirk, recorded as `pasid_reqs_without_vfio_mm`).
+ * The IOVA-range capability (id 1) type1 also reports is not modelled.
  *
  * v7 reports nesting through `struct iommu_nesting_info` (capability id 3), whose layout
  * this model does not encode: the reply carries the info struct without capabilities,
@@ -50,7 +53,7 @@ export function getInfo(s: HostState, req: { container: string; vm?: string; arg
   if (argsz < VFIO_IOMMU_TYPE1_INFO_MINSZ) return refuse(-EINVAL, 'bad_argsz', vm);
   const v1 = s.config.profile === 'v1';
   const nesting = v1 && supportsPasidRequests(c);
-  const bytes = encodeIommuInfo({ argsz, iova_pgsizes: TYPE1_IOVA_PGSIZES, nesting, pasid_reqs: nesting });
+  const bytes = encodeIommuInfo({ argsz, iova_pgsizes: TYPE1_IOVA_PGSIZES, nesting: v1, pasid_reqs: nesting });
   const d = decodeIommuInfo(bytes);
   if (!d.ok) throw new Error(`bug: the GET_INFO reply we encoded does not decode: ${d.reason}`);
   const nestCap = d.caps.find((x) => x.id === VFIO_IOMMU_TYPE1_INFO_CAP_NESTING);
@@ -61,7 +64,8 @@ export function getInfo(s: HostState, req: { container: string; vm?: string; arg
     caps: d.caps.map((x) => ({ ...x })),
     // The chain did not fit: the caller learns only that it exists, and the argsz to retry with.
     caps_truncated: (d.flags & VFIO_IOMMU_INFO_CAPS) !== 0 && !d.cap_offset,
-    nesting: nestCap !== undefined,
+    // The cap is there for every v1 type1 container: only its PASID_REQS bit tells NESTING.
+    nesting: ((nestCap?.nesting_capabilities ?? 0) & VFIO_IOMMU_PASID_REQS) !== 0,
     pasid_reqs: v1 ? ((nestCap?.nesting_capabilities ?? 0) & VFIO_IOMMU_PASID_REQS) !== 0 : c.vfio_mm !== null,
   };
   const quirk = nesting && c.vfio_mm === null ? 'pasid_reqs_without_vfio_mm' : undefined;
