@@ -4,19 +4,14 @@ import * as assert from 'uvu/assert';
 import { diff } from '../src/replay/diff.js';
 import { ReplayError } from '../src/replay/errors.js';
 import { replayTo } from '../src/replay/replay_to.js';
-import { readEntries } from './tamper.js';
-import { writeStory, type Story } from './replay_story.js';
+import { closedStory } from './replay_story.js';
 
 const s = suite('diff');
-let story: Story;
 let db: Database.Database;
 let entries: Array<Record<string, unknown>>;
 
 s.before(async () => {
-  story = await writeStory();
-  story.ledger.close();
-  db = new Database(story.path);
-  entries = readEntries(story.path);
+  ({ db, entries } = await closedStory());
 });
 s.after(() => { db.close(); });
 

@@ -3,8 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ReplayError } from '../src/replay/errors.js';
 import { explain, type RequestExplanation } from '../src/replay/explain.js';
-import { readEntries } from './tamper.js';
-import { writeStory, type Story } from './replay_story.js';
+import { closedStory, type Story } from './replay_story.js';
 
 const s = suite('explain');
 let story: Story;
@@ -12,10 +11,7 @@ let db: Database.Database;
 let entries: Array<Record<string, unknown>>;
 
 s.before(async () => {
-  story = await writeStory();
-  story.ledger.close();
-  db = new Database(story.path);
-  entries = readEntries(story.path);
+  ({ story, db, entries } = await closedStory());
 });
 s.after(() => { db.close(); });
 

@@ -5,17 +5,16 @@ import { openLedger } from '../src/ledger.js';
 import { viewState } from '../src/model/view.js';
 import { ReplayError } from '../src/replay/errors.js';
 import { replayTo } from '../src/replay/replay_to.js';
-import { readEntries } from './tamper.js';
-import { writeStory, type Story } from './replay_story.js';
+import { closedStory, type Story } from './replay_story.js';
 
 const s = suite('replayTo');
 let story: Story;
 let entries: Array<Record<string, unknown>>;
 
 s.before(async () => {
-  story = await writeStory();
-  story.ledger.close();
-  entries = readEntries(story.path);
+  let db: Database.Database;
+  ({ story, db, entries } = await closedStory());
+  db.close();
 });
 
 s('the story covers what replay must reproduce', () => {

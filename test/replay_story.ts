@@ -4,6 +4,8 @@ import { openLedger, type Ledger } from '../src/ledger.js';
 import type { Outcome, Request } from '../src/model/types.js';
 import type { StateView } from '../src/model/view.js';
 import { steppingClock, tmpDb } from './helpers.js';
+import Database from 'better-sqlite3';
+import { readEntries } from './tamper.js';
 
 /** The story's log: a ledger on a real file, the live view after each request, each request's outcome. */
 export interface Story {
@@ -118,4 +120,23 @@ export async function writeStory(path = tmpDb('story.db')): Promise<Story> {
   go({ op: 'vm_exit', vm: 'vm2' });
   go({ op: 'vm_crash', vm: 'vm3' });
   return { path, ledger, views, outcomes };
+}
+
+/** The story written and its ledger closed, then read back: the story, its raw entries and an open handle. */
+export interface ClosedStory {
+  story: Story;
+  entries: Array<Record<string, unknown>>;
+  db: Database.Database;
+}
+
+/**
+ * Writes the story, closes its ledger and opens the file again for the read side.
+ *
+ * @example
+ * const { story, db, entries } = await closedStory(); ... db.close();
+ */
+export async function closedStory(): Promise<ClosedStory> {
+  const story = await writeStory();
+  story.ledger.close();
+  return { story, entries: readEntries(story.path), db: new Database(story.path) };
 }

@@ -5,17 +5,17 @@ import * as assert from 'uvu/assert';
 import { verifyReplay } from '../src/replay/verify_replay.js';
 import { verifyLog } from '../src/replay/verify.js';
 import { CLI } from './helpers.js';
-import { craftLog, readEntries } from './tamper.js';
-import { writeStory, type Story } from './replay_story.js';
+import { craftLog } from './tamper.js';
+import { closedStory, type Story } from './replay_story.js';
 
 const s = suite('replay --verify (re-deciding every request)');
 let story: Story;
 let entries: Array<Record<string, unknown>>;
 
 s.before(async () => {
-  story = await writeStory();
-  story.ledger.close();
-  entries = readEntries(story.path);
+  let db: Database.Database;
+  ({ story, db, entries } = await closedStory());
+  db.close();
 });
 
 function check(path: string) {

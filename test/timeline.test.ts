@@ -2,8 +2,7 @@ import Database from 'better-sqlite3';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { timeline } from '../src/replay/timeline.js';
-import { readEntries } from './tamper.js';
-import { writeStory, type Story } from './replay_story.js';
+import { closedStory, type Story } from './replay_story.js';
 
 const s = suite('timeline');
 let story: Story;
@@ -11,10 +10,7 @@ let db: Database.Database;
 let entries: Array<Record<string, unknown>>;
 
 s.before(async () => {
-  story = await writeStory();
-  story.ledger.close();
-  db = new Database(story.path);
-  entries = readEntries(story.path);
+  ({ story, db, entries } = await closedStory());
 });
 s.after(() => { db.close(); });
 
