@@ -9,7 +9,7 @@ import {
 } from '../src/replay/checkpoint.js';
 import { verifyLog } from '../src/replay/verify.js';
 import { CLI, tmpDir } from './helpers.js';
-import { attacker, copyLog, rechain } from './tamper.js';
+import { copyLog, rechain, tamperedCopy } from './tamper.js';
 import { writeStory, type Story } from './replay_story.js';
 
 const s = suite('signed checkpoints');
@@ -35,13 +35,7 @@ s.before(async () => {
   assert.is(r.status, 0, r.stderr);
 });
 
-function tampered(fn: (db: Database.Database) => void): string {
-  const path = copyLog(story.path);
-  const db = attacker(path);
-  fn(db);
-  db.close();
-  return path;
-}
+const tampered = (fn: (db: Database.Database) => void): string => tamperedCopy(story.path, fn);
 
 const verifyCp = (db: string, ...extra: string[]) => cli('verify', '--db', db, '--checkpoint', cpFile, '--pub', join(dir, 'auditor.pub'), ...extra);
 

@@ -60,3 +60,12 @@ export async function craftLog(entries: Array<Record<string, unknown>>, name = '
   db.close();
   return path;
 }
+
+/** A tampered copy of the log at `path`: `fn` gets a raw handle without the append-only triggers. */
+export function tamperedCopy(path: string, fn: (db: Database.Database) => void): string {
+  const copy = copyLog(path);
+  const db = attacker(copy);
+  fn(db);
+  db.close();
+  return copy;
+}

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { verifyLog } from '../src/replay/verify.js';
 import { leafHash } from '../src/store/hash.js';
 import { CLI } from './helpers.js';
-import { attacker, copyLog, rechain } from './tamper.js';
+import { rechain, tamperedCopy } from './tamper.js';
 import { writeStory, type Story } from './replay_story.js';
 
 const s = suite('verify (tamper evidence)');
@@ -20,14 +20,7 @@ s.before(async () => {
   story.ledger.close();
 });
 
-/** A tampered copy: `fn` gets a raw handle without the append-only triggers. */
-function tampered(fn: (db: Database.Database) => void): string {
-  const path = copyLog(story.path);
-  const db = attacker(path);
-  fn(db);
-  db.close();
-  return path;
-}
+const tampered = (fn: (db: Database.Database) => void): string => tamperedCopy(story.path, fn);
 
 function verifyFile(path: string) {
   const db = new Database(path, { readonly: true });

@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { ReplayError } from '../replay/errors.js';
 import { migrateToLatest } from '../store/migrate.js';
-import { openDatabase } from '../store/open.js';
+import { holdsLog, openDatabase } from '../store/open.js';
 import { CliError } from './common.js';
 
 /**
@@ -18,8 +18,7 @@ export async function openLogFile(path: string, opts: { readonly?: boolean } = {
   if (!existsSync(path)) throw new CliError(`${path}: no such file`);
   const db = openDatabase(path, { mustExist: true, readonly: opts.readonly ?? false });
   try {
-    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'entries'").get();
-    if (!table) throw new CliError(`${path} holds no pasid-ledger log (no entries table)`);
+    if (!holdsLog(db)) throw new CliError(`${path} holds no pasid-ledger log (no entries table)`);
     if (!opts.readonly) await migrateToLatest(db, path);
     return db;
   } catch (e) {

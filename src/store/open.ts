@@ -53,3 +53,13 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database.Dat
   }
   return db;
 }
+
+/**
+ * Whether an open database holds a pasid-ledger log (its `entries` table exists).
+ *
+ * @example
+ * if (!holdsLog(db)) throw new Error('not a log');
+ */
+export function holdsLog(db: Database.Database): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'entries'").get() !== undefined;
+}
