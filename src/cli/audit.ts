@@ -1,14 +1,12 @@
 import { Option, type Command } from 'commander';
-import { existsSync, writeFileSync } from 'node:fs';
 import { auditLog } from '../audit/audit_log.js';
 import { CSV_HELP, formatCsv } from '../audit/format_csv.js';
 import { formatHtml } from '../audit/format_html.js';
 import { formatText } from '../audit/format_text.js';
 import type { AuditReport } from '../audit/report.js';
 import { EntryLog } from '../store/log.js';
-import { migrateToLatest } from '../store/migrate.js';
-import { openDatabase } from '../store/open.js';
-import { CliError } from './common.js';
+import { openLogFile } from './open_log.js';
+import { checkOutFile, writeOutFile } from './out_file.js';
 import { progress } from './progress.js';
 
 type Format = 'text' | 'json' | 'csv' | 'html';
@@ -43,14 +41,15 @@ export function registerAudit(program: Command): void {
     .description('check every invariant at every entry of the log; quota report per vm and vfio_mm; kernel quirks hit')
     .requiredOption('--db <path>', 'the SQLite log')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'csv', 'html']).default('text'))
-    .option('--out <file>', 'write the report to this file instead of stdout')
+    .option('--out <file>', 'write the report to this file instead of stdout (an existing file only with --force; never the log)')
+    .option('--force', 'with --out: replace an existing file')
     .addHelpText('after', HELP)
-    .action(async (o: { db: string; format: Format; out?: string }) => {
-      if (o.db !== ':memory:' && !existsSync(o.db)) throw new CliError(`${o.db}: no such file`);
-      const db = openDatabase(o.db, { mustExist: true });
+    .action(async (o: { db: string; format: Format; out?: string; force?: boolean }) => {
+      const outOpts = { force: o.force ?? false, protect: [o.db] };
+      if (o.out !== undefined) checkOutFile(o.out, outOpts);
+      const db = await openLogFile(o.db);
       let report: AuditReport;
       try {
-        await migrateToLatest(db, o.db);
         const log = new EntryLog(db);
         const bar = progress('entries', log.head().seq);
         let seen = 0;
@@ -66,11 +65,7 @@ export function registerAudit(program: Command): void {
       if (o.out === undefined) {
         process.stdout.write(text);
       } else {
-        try {
-          writeFileSync(o.out, text);
-        } catch (e) {
-          throw new CliError(`cannot write ${o.out}: ${(e as Error).message}`);
-        }
+        await writeOutFile(o.out, text, outOpts);
         const broken = report.invariants.filter((i) => !i.holds);
         process.stdout.write(`${report.ok ? 'every invariant holds' : `${broken.length} invariant(s) broken: ${broken.map((i) => `${i.id} at seq ${i.first!.seq}`).join(', ')}`} (${report.entries} entries); ${o.format} report written to ${o.out}\n`);
       }

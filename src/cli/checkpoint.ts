@@ -1,10 +1,11 @@
 import { EntryLog } from '../store/log.js';
 import type { Command } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { makeCheckpoint, readPrivateKey } from '../replay/checkpoint.js';
 import { verifyLog } from '../replay/verify.js';
 import { CliError, printJson } from './common.js';
 import { openLogFile, ticker } from './open_log.js';
+import { checkOutFile, writeOutFile } from './out_file.js';
 import { progress } from './progress.js';
 
 export function registerCheckpoint(program: Command): void {
@@ -13,10 +14,13 @@ export function registerCheckpoint(program: Command): void {
     .description("sign the log's size and chain head with an Ed25519 key (after verifying the log): later, verify --checkpoint detects truncation and rewriting")
     .requiredOption('--db <path>', 'the SQLite log (opened read-only)')
     .requiredOption('--key <file>', 'the private key (PKCS#8 PEM), e.g. from "pasid-ledger keygen"')
-    .requiredOption('--out <file>', 'where to write the checkpoint (JSON)')
+    .requiredOption('--out <file>', 'where to write the checkpoint (JSON; an existing file only with --force; never the log or the key)')
+    .option('--force', 'replace an existing --out file')
     .option('--json', 'print the checkpoint on stdout as well')
     .addHelpText('after', '\nThe format and how to check a checkpoint with openssl: docs/checkpoint.md.\nExit status: 0 written, 1 when the log does not verify (nothing is signed), 2 for bad input.')
-    .action(async (o: { db: string; key: string; out: string; json?: boolean }) => {
+    .action(async (o: { db: string; key: string; out: string; json?: boolean; force?: boolean }) => {
+      const outOpts = { force: o.force ?? false, protect: [o.db, o.key] };
+      checkOutFile(o.out, outOpts);
       let pem: string;
       try {
         pem = readFileSync(o.key, 'utf8');
@@ -25,7 +29,7 @@ export function registerCheckpoint(program: Command): void {
       }
       const key = readPrivateKey(pem);
       if (typeof key === 'string') throw new CliError(`${o.key}: ${key}`);
-      const db = await openLogFile(o.db, { readonly: true });
+      const db = await openLogFile(o.db);
       let r;
       try {
         const total = new EntryLog(db).head().seq;
@@ -46,11 +50,7 @@ export function registerCheckpoint(program: Command): void {
       }
       if (r.size === 0) throw new CliError(`${o.db}: the log is empty, there is nothing to sign`);
       const cp = makeCheckpoint({ seq: r.size, chain: r.chain }, key, new Date().toISOString());
-      try {
-        writeFileSync(o.out, JSON.stringify(cp, null, 2) + '\n');
-      } catch (e) {
-        throw new CliError(`${o.out}: cannot write: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      }
+      await writeOutFile(o.out, JSON.stringify(cp, null, 2) + '\n', outOpts);
       if (o.json) printJson(cp);
       else process.stdout.write(`checkpoint ${o.out}: size ${cp.size}, chain ${cp.chain}, signed at ${cp.at}\n`);
     });

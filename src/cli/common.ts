@@ -1,7 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { existsSync } from 'node:fs';
 import { openLedger, type Ledger, type LedgerOptions } from '../ledger.js';
-import { StoreError } from '../store/open.js';
 
 /** An error the CLI reports as one line and exit code 2 (bad input, unusable file). */
 export class CliError extends Error {
@@ -35,17 +34,15 @@ export function configOptions(f: ConfigFlags): LedgerOptions {
   return o;
 }
 
-/** Opens an existing log for a read command: a missing file is an error, not a new log. */
+/**
+ * Opens an existing log for a read command, read-only: a missing file is an error, not
+ * a new log, and nothing is written (see `openLogFile`).
+ *
+ * @throws CliError for a missing file; StoreError for a file that holds no log.
+ */
 export async function openExisting(db: string): Promise<Ledger> {
   if (db !== ':memory:' && !existsSync(db)) throw new CliError(`${db}: no such file (create a log with "pasid-ledger run" or "pasid-ledger demo")`);
-  try {
-    // Read-only: an auditor's copy may be a file nobody may write; nothing here writes.
-    return await openLedger(db, { mustExist: true, readonly: true });
-  } catch (e) {
-    // A log of an older schema must be migrated first, which needs write access.
-    if (e instanceof StoreError && /needs a schema migration/.test(e.message)) return openLedger(db, { mustExist: true });
-    throw e;
-  }
+  return openLedger(db, { mustExist: true, readonly: true });
 }
 
 /** Prints a value as JSON on stdout. */

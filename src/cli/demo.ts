@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { openLedger, type Ledger } from '../ledger.js';
 import type { Outcome, Request } from '../model/types.js';
 import { CliError, intArg, printJson } from './common.js';
 import { fmtIds, fmtRet } from './format.js';
+import { removeOwnLog } from './fresh.js';
+import { busyOption } from './busy.js';
 
 const ALL = { min: 1, max: 0xfffff };
 
@@ -61,15 +63,16 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('run a built-in story (VMs sharing a vfio_mm, a quota hit, an admin raising it, a crash reclaiming PASIDs) into a new log')
     .option('--db <path>', 'the SQLite log to write', './pasid-ledger.db')
-    .option('--fresh', 'delete the log file first if it exists')
+    .option('--fresh', 'delete the log file first if it exists (only a pasid-ledger log is deleted)')
     .option('--pasid-quota <n>', 'pasid_quota of the demo host (small, so the quota is reached quickly)', intArg('--pasid-quota', 100000), 8)
     .option('--json', 'print the requests and outcomes as JSON')
-    .action(async (o: { db: string; fresh?: boolean; pasidQuota: number; json?: boolean }) => {
+    .addOption(busyOption())
+    .action(async (o: { db: string; fresh?: boolean; pasidQuota: number; json?: boolean; busyTimeout: number }) => {
       if (o.db !== ':memory:' && existsSync(o.db)) {
         if (!o.fresh) throw new CliError(`${o.db} already exists: pass --fresh to replace it, or --db another file`);
-        for (const suffix of ['', '-wal', '-shm']) rmSync(o.db + suffix, { force: true });
+        removeOwnLog(o.db);
       }
-      const ledger = await openLedger(o.db, { pasid_quota: o.pasidQuota });
+      const ledger = await openLedger(o.db, { pasid_quota: o.pasidQuota, busyTimeout: o.busyTimeout });
       try {
         const { lines, outcomes, denied } = runDemo(ledger);
         if (o.json) {

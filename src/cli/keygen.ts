@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { existsSync, writeFileSync } from 'node:fs';
 import { generateCheckpointKeys } from '../replay/checkpoint.js';
-import { CliError } from './common.js';
+import { checkOutFile, writeOutFile } from './out_file.js';
 
 export function registerKeygen(program: Command): void {
   program
@@ -9,19 +8,15 @@ export function registerKeygen(program: Command): void {
     .description('make an Ed25519 key pair for signing checkpoints: PREFIX.key (private, PKCS#8 PEM) and PREFIX.pub (public, SPKI PEM)')
     .requiredOption('--out <prefix>', 'path prefix of the two files')
     .option('--force', 'overwrite existing files')
-    .action((o: { out: string; force?: boolean }) => {
+    .action(async (o: { out: string; force?: boolean }) => {
       const keyFile = `${o.out}.key`;
       const pubFile = `${o.out}.pub`;
-      for (const f of [keyFile, pubFile]) {
-        if (existsSync(f) && !o.force) throw new CliError(`${f} already exists: pass --force to replace it`);
-      }
+      const opts = { force: o.force ?? false };
+      // Both refused or both written: neither file is touched when the other is in the way.
+      for (const f of [keyFile, pubFile]) checkOutFile(f, opts);
       const { privatePem, publicPem } = generateCheckpointKeys();
-      try {
-        writeFileSync(keyFile, privatePem, { mode: 0o600 });
-        writeFileSync(pubFile, publicPem);
-      } catch (e) {
-        throw new CliError(`cannot write ${keyFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      }
+      await writeOutFile(keyFile, privatePem, { ...opts, mode: 0o600 });
+      await writeOutFile(pubFile, publicPem, opts);
       process.stdout.write(`wrote ${keyFile} (private: keep it secret) and ${pubFile} (public: give it to auditors)\n`);
     });
 }

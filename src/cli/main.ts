@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { RequestError } from '../model/request.js';
-import { StoreError } from '../store/open.js';
+import { isBusy, StoreError } from '../store/open.js';
 import { registerAudit } from './audit.js';
+import { busyMessage } from './busy.js';
 import { registerCheckpoint } from './checkpoint.js';
 import { CliError } from './common.js';
 import { registerDemo } from './demo.js';
 import { registerDiff } from './diff.js';
 import { registerExplain } from './explain.js';
+import { registerExport } from './export.js';
 import { registerKeygen } from './keygen.js';
 import { registerLog } from './log.js';
 import { registerReplay } from './replay.js';
@@ -16,10 +18,32 @@ import { registerState } from './state.js';
 import { registerTimeline } from './timeline.js';
 import { registerVerify } from './verify.js';
 
+// URI filenames let a read command open a checkpointed copy in a read-only directory as
+// immutable (see openDatabase). Read by better-sqlite3 when it opens its first database.
+process.env.SQLITE_USE_URI ??= '1';
+
+// A reader that goes away (`log ... | head -1`) is not an error: the rest of the output
+// is dropped and the command ends as it would have (a writing command still finishes).
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+});
+
+const EXIT_STATUS = `
+Exit status:
+  0   success
+  1   a check found a problem (audit: an invariant broken; verify: a bad entry or
+      checkpoint; replay --verify / --check-chain: an entry differs; export: the copy
+      does not verify)
+  2   bad input or an unusable file (one line on stderr): a bad option or request
+      file, a file that holds no pasid-ledger log, an output file that exists (see
+      --force) or is the log, a database kept busy by another writer (--busy-timeout)
+  70  internal error (a bug: please report it with the stack trace printed)`;
+
 const program = new Command('pasid-ledger')
   .description('VFIO PASID allocation as xstate machines over an append-only, hash-chained SQLite log')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
+  .addHelpText('after', EXIT_STATUS)
   .exitOverride();
 
 registerRun(program);
@@ -34,6 +58,7 @@ registerDiff(program);
 registerVerify(program);
 registerCheckpoint(program);
 registerKeygen(program);
+registerExport(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 try {
@@ -42,6 +67,9 @@ try {
   if (e instanceof CommanderError) {
     // --help and --version exit 0; usage errors were printed by commander already.
     process.exitCode = e.exitCode === 0 ? 0 : 2;
+  } else if (isBusy(e)) {
+    process.stderr.write(`pasid-ledger: ${busyMessage()}\n`);
+    process.exitCode = 2;
   } else if (e instanceof CliError || e instanceof StoreError || e instanceof RequestError) {
     process.stderr.write(`pasid-ledger: ${e.message}\n`);
     process.exitCode = 2;

@@ -6,20 +6,22 @@ import { holdsLog, openDatabase } from '../store/open.js';
 import { CliError } from './common.js';
 
 /**
- * Opens an existing log file for a read-side command, without replaying it to the end
- * as a ledger would. `readonly`: nothing is written (verify: the file under audit is
- * left as it is); otherwise the schema is brought up to date so that replays can keep
- * their snapshot cache.
+ * Opens an existing log file for a read-side command, read-only and without replaying
+ * it as a ledger would. Nothing is written: not the file (no migration, no journal
+ * mode switch, no snapshot), and a copy nobody may write (mode 444 in a read-only
+ * directory) can be read. A log of an older schema is read as it is when it can be.
  *
  * @throws CliError for a missing file or one that holds no log; StoreError for a file
- * that is not a database.
+ * that cannot be read, or a log that needs a migration first.
+ * @example
+ * const db = await openLogFile('./pasid-ledger.db');
  */
-export async function openLogFile(path: string, opts: { readonly?: boolean } = {}): Promise<BetterSqlite3.Database> {
+export async function openLogFile(path: string): Promise<BetterSqlite3.Database> {
   if (!existsSync(path)) throw new CliError(`${path}: no such file`);
-  const db = openDatabase(path, { mustExist: true, readonly: opts.readonly ?? false });
+  const db = openDatabase(path, { mustExist: true, readonly: true });
   try {
-    if (!holdsLog(db)) throw new CliError(`${path} holds no pasid-ledger log (no entries table)`);
-    if (!opts.readonly) await migrateToLatest(db, path);
+    if (!holdsLog(db)) throw new CliError(`${path} holds no pasid-ledger log`);
+    await migrateToLatest(db, path);
     return db;
   } catch (e) {
     db.close();

@@ -6,6 +6,7 @@ import type { Request } from '../model/types.js';
 import { CliError, configOptions, intArg, type ConfigFlags } from './common.js';
 import { fmtOutcome, outcomeJson } from './format.js';
 import { progress } from './progress.js';
+import { busyOption } from './busy.js';
 
 /** Requests per transaction when running a file: one fsync per chunk. */
 const CHUNK = 1000;
@@ -51,8 +52,9 @@ export function registerRun(program: Command): void {
     .option('--capacity <n>', 'PASIDs the host can hand out in all (default 1 << pasid_bits)', intArg('--capacity', 2 ** 32))
     .option('--pasid-bits <n>', 'PASID width of a new log (default 20)', intArg('--pasid-bits', 20))
     .option('--pasid-cap-exposure <hidden|exposed>', 'how vfio-pci shows devices\' PASID capability to the guest: hidden (mainline, default) or exposed (the seed patch)')
+    .addOption(busyOption())
     .addHelpText('after', '\nA new log takes the configuration flags; an existing log keeps the configuration it\nwas created with, and a flag that differs from it is refused.\nExit status: 0 when every request ran (whatever its errno), 2 for bad input.')
-    .action(async (file: string, o: { db: string; json?: boolean } & ConfigFlags) => {
+    .action(async (file: string, o: { db: string; json?: boolean; busyTimeout: number } & ConfigFlags) => {
       const name = file === '-' ? '<stdin>' : file;
       let text: string;
       try {
@@ -62,7 +64,7 @@ export function registerRun(program: Command): void {
       }
       const lines: number[] = [];
       const reqs = parseRequestFile(text, name, lines);
-      const ledger = await openLedger(o.db, configOptions(o));
+      const ledger = await openLedger(o.db, { ...configOptions(o), busyTimeout: o.busyTimeout });
       const bar = progress('requests', reqs.length);
       try {
         for (let i = 0; i < reqs.length; i += CHUNK) {

@@ -33,7 +33,7 @@ export function registerVerify(program: Command): void {
       if (o.pub !== undefined && o.checkpoint === undefined) throw new CliError('--pub needs --checkpoint');
       const cp = o.checkpoint === undefined ? null : loadCheckpoint(o.checkpoint);
       const trusted = o.pub === undefined ? undefined : loadPublicKey(o.pub);
-      const db = await openLogFile(o.db, { readonly: true });
+      const db = await openLogFile(o.db);
       let r: LogVerification;
       try {
         const total = new EntryLog(db).head().seq;
