@@ -22,7 +22,7 @@ export interface OpenOptions {
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
 }
 
-/** Tables a pasid-ledger log may hold; a database with other tables and none of ours is someone else's. */
+/** Tables a pasid-ledger log may hold: a database with another table and no log is someone else's. */
 const OUR_TABLES = new Set(['entries', 'snapshots', 'kysely_migration', 'kysely_migration_lock']);
 
 /**
@@ -67,7 +67,7 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database.Dat
     db.pragma(`busy_timeout = ${opts.busyTimeout ?? 30000}`);
     // Reading the schema makes a file that is not a database fail here, before any pragma writes.
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name);
-    if (!opts.readonly && tables.length > 0 && !tables.some((t) => OUR_TABLES.has(t))) {
+    if (!opts.readonly && !tables.every((t) => OUR_TABLES.has(t)) && !holdsLog(db)) {
       throw new StoreError(`${path} is a SQLite database that holds no pasid-ledger log (its tables: ${tables.slice(0, 5).join(', ')}): refusing to add one to it`);
     }
     if (!opts.readonly && !memory) db.pragma('journal_mode = WAL');
@@ -100,7 +100,7 @@ function openReadOnly(path: string, name: string, opts: OpenOptions): Database.D
     return attempt(name);
   } catch (e) {
     const code = (e as { code?: string }).code ?? '';
-    if (code === 'SQLITE_NOTADB') throw new StoreError(`${path} holds no pasid-ledger log (not a SQLite database)`);
+    if (code === 'SQLITE_NOTADB') throw new StoreError(`${path} holds no pasid-ledger log: cannot open it: file is not a database`);
     if (!/^SQLITE_(READONLY|CANTOPEN)/.test(code)) throw new StoreError(`cannot open ${path}: ${(e as Error).message}`);
   }
   // A WAL database in a directory we cannot write: SQLite cannot create the -shm file.
