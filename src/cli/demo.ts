@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { openLedger, type Ledger } from '../ledger.js';
 import type { Outcome, Request } from '../model/types.js';
 import { CliError, intArg, printJson } from './common.js';
@@ -68,7 +68,8 @@ export function registerDemo(program: Command): void {
     .option('--json', 'print the requests and outcomes as JSON')
     .addOption(busyOption())
     .action(async (o: { db: string; fresh?: boolean; pasidQuota: number; json?: boolean; busyTimeout: number }) => {
-      if (o.db !== ':memory:' && existsSync(o.db)) {
+      // lstat: a symlink, even a dangling one, is something there, not a new file.
+      if (o.db !== ':memory:' && lstatSync(o.db, { throwIfNoEntry: false }) !== undefined) {
         if (!o.fresh) throw new CliError(`${o.db} already exists: pass --fresh to replace it, or --db another file`);
         removeOwnLog(o.db);
       }
