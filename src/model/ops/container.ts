@@ -95,7 +95,7 @@ function setIommuV7(plan: Plan, c: ContainerState, vm: string, mm: string, type:
  * is created, reserving the current `pasid_quota` from capacity. Returns the reason
  * to record when creation fails for capacity (the caller decides what that means).
  */
-export function getVfioMm(plan: Plan, mm: string, c: ContainerState): string | undefined {
+export function getVfioMm(plan: Plan, mm: string, c: ContainerState): 'capacity_exhausted' | undefined {
   const s = plan.state;
   const live = s.liveByMm.get(mm);
   if (live !== undefined) {

@@ -3,6 +3,7 @@ import { decodePasidRequestV1, writePasidResultV1 } from '../../uapi/pasid_reque
 import { pasidGuards } from '../../../machines/pasid.js';
 import { vfioMmGuards } from '../../../machines/vfio_mm.js';
 import { accept, refuse, type Decision } from '../decision.js';
+import type { Reason } from '../reason.js';
 import { Plan } from '../plan.js';
 import { hasIommuDomain, type ContainerState, type HostState, type VfioMmState } from '../state.js';
 import { resolveContainer } from './caller.js';
@@ -79,7 +80,7 @@ function free(s: HostState, c: ContainerState, vm: string, pasid: number): Decis
   return accept(plan, { ret: 0, pasid, vm });
 }
 
-function withPlan(plan: Plan, ret: number, reason: string, vm: string): Decision {
+function withPlan(plan: Plan, ret: number, reason: Reason, vm: string): Decision {
   return accept(plan, { ret, reason, vm });
 }
 

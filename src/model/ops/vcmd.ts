@@ -1,5 +1,6 @@
 import { ESRCH } from '../../uapi/errno.js';
 import { encodePasidRequestV1 } from '../../uapi/pasid_request_v1.js';
+import type { Reason } from '../reason.js';
 import { encodePasidRequestV7 } from '../../uapi/pasid_request_v7.js';
 import { PASID_MAX, VFIO_IOMMU_FLAG_ALLOC_PASID, VFIO_IOMMU_FLAG_FREE_PASID, VFIO_IOMMU_PASID_ALLOC, VFIO_IOMMU_PASID_FREE } from '../../uapi/vfio.js';
 import {
@@ -20,7 +21,7 @@ import { pasidRequestV7 } from './pasid_request_v7.js';
 export interface VcmdTry {
   container: string;
   ret: number;
-  reason?: string;
+  reason?: Reason;
   pasid?: number;
 }
 
@@ -64,7 +65,7 @@ export function vcmdWrite(s: HostState, req: { vm: string; value: number }): Dec
   let status: number;
   let result = 0;
   let pasid: number | undefined;
-  let reason: string | undefined;
+  let reason: Reason | undefined;
   let tries: VcmdTry[] = [];
   if (cmd.op === null) {
     status = VTD_VCMD_UNDEFINED_CMD;
@@ -94,7 +95,7 @@ export function vcmdWrite(s: HostState, req: { vm: string; value: number }): Dec
  * lazy quota adjust) is evolved into a private copy, so the next try sees it as the
  * kernel would; the common case copies nothing.
  */
-function walk(s: HostState, v: VmState, plan: Plan, op: 'alloc' | 'free', operand: number): { ok: boolean; pasid?: number; reason?: string; tries: VcmdTry[] } {
+function walk(s: HostState, v: VmState, plan: Plan, op: 'alloc' | 'free', operand: number): { ok: boolean; pasid?: number; reason?: Reason; tries: VcmdTry[] } {
   const tries: VcmdTry[] = [];
   let cur = s;
   for (const id of v.containers) {
