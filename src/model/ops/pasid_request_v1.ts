@@ -43,7 +43,7 @@ function alloc(s: HostState, c: ContainerState, vm: string, min: number, max: nu
   if (vfioMmGuards.quotaExhausted(mm.pasids.size, setQuota)) return withPlan(plan, -EFAULT, 'quota_exhausted', vm);
   const pasid = s.ids.findLowest(min, max);
   if (pasid < 0) return withPlan(plan, -EFAULT, 'range_exhausted', vm);
-  plan.step('pasid', 'ALLOC', 'free', { pasid, vfio_mm: mm.vfio_mm, mm: mm.mm, container: c.container });
+  plan.step('pasid', 'ALLOC', { pasid, vfio_mm: mm.vfio_mm, mm: mm.mm, container: c.container });
   // The id 0 is handed out by the allocator but the caller fails; it stays in the set (quirk).
   if (pasidGuards.isRidPasid(pasid)) return accept(plan, { ret: -EFAULT, pasid, reason: 'pasid_zero', vm });
   const hex = buf ? withResult(buf, pasid) : undefined;
@@ -63,7 +63,7 @@ function lazyQuotaAdjust(plan: Plan, mm: VfioMmState): number {
   if (vfioMmGuards.adjustBelowHeld(quota, mm.pasids.size)) ret = -EINVAL;
   else if (vfioMmGuards.adjustOverCapacity(quota, s.capacityAvail)) ret = -ENOSPC;
   const setQuota = ret === 0 ? quota : mm.set_quota;
-  plan.step('vfio_mm', 'QUOTA_ADJUST', 'live', { vfio_mm: mm.vfio_mm, mm: mm.mm, quota, set_quota: setQuota, old_set_quota: mm.set_quota, ret });
+  plan.step('vfio_mm', 'QUOTA_ADJUST', { vfio_mm: mm.vfio_mm, mm: mm.mm, quota, set_quota: setQuota, old_set_quota: mm.set_quota, ret });
   return setQuota;
 }
 
@@ -76,7 +76,7 @@ function free(s: HostState, c: ContainerState, vm: string, pasid: number): Decis
   if (!pasidGuards.isAllocated(owner)) return { ...refuse(-ENOENT, 'not_allocated', vm), pasid };
   if (!pasidGuards.isOwner(owner, mm.vfio_mm)) return { ...refuse(-EACCES, 'not_owner', vm), pasid };
   const plan = new Plan(s);
-  plan.step('pasid', 'FREE', 'allocated', { pasid, vfio_mm: mm.vfio_mm, mm: mm.mm, container: c.container });
+  plan.step('pasid', 'FREE', { pasid, vfio_mm: mm.vfio_mm, mm: mm.mm, container: c.container });
   return accept(plan, { ret: 0, pasid, vm });
 }
 
