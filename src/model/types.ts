@@ -3,6 +3,7 @@
  * names are the kernel's, in snake_case.
  */
 import type { Reason } from './reason.js';
+import type { Transition } from './transitions.js';
 
 export type { Reason } from './reason.js';
 
@@ -129,14 +130,8 @@ export interface IommuInfoMeaning {
 /** The machines a transition can name. */
 export type MachineName = 'vm' | 'container' | 'group' | 'vfio_mm' | 'pasid' | 'module_param' | 'device' | 'viommu';
 
-/** A transition before the ledger gives it a seq, a time and a cause. */
-export interface TransitionDraft {
-  machine: MachineName;
-  event: string;
-  from: string;
-  to: string;
-  [field: string]: unknown;
-}
+/** A transition before the ledger gives it a seq, a time and a cause: one of `Transition`, discriminated by machine and event. */
+export type TransitionDraft = Transition;
 
 /** Entry 1: the configuration the log was written with. */
 export interface ConfigEntry extends HostConfig {
@@ -160,11 +155,14 @@ export interface RequestEntry extends Answer {
 }
 
 /** One state change of one machine, caused by the request at `cause`. */
-export interface TransitionEntry extends TransitionDraft {
+export type TransitionEntry = Transition & {
   seq: number;
   at: string;
   type: 'transition';
   cause: number;
-}
+};
 
 export type Entry = ConfigEntry | RequestEntry | TransitionEntry;
+
+/** The transition entries of one machine (or several), narrowed from `TransitionEntry`. */
+export type TransitionEntryOf<M extends MachineName> = Extract<TransitionEntry, { machine: M }>;

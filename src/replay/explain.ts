@@ -128,7 +128,7 @@ function lookups(opened: OpenedLog): GuestLookups {
       for (const r of rows) {
         const t = JSON.parse(r.entry) as TransitionEntry;
         if (t.machine === 'vm') return null; // a start (or an end) resets the vIOMMU: nothing since
-        if (t.event === 'VCMD_DONE') return t;
+        if (t.machine === 'viommu' && t.event === 'VCMD_DONE') return t;
       }
       return null;
     },

@@ -1,6 +1,6 @@
 import type { HostState } from '../model/state.js';
 import { supportsPasidRequests } from '../model/state.js';
-import type { IommuInfoMeaning, RequestEntry, TransitionEntry } from '../model/types.js';
+import type { IommuInfoMeaning, RequestEntry, TransitionEntry, TransitionEntryOf } from '../model/types.js';
 import { errnoName } from '../uapi/errno.js';
 import { VFIO_IOMMU_PASID_REQS, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, VFIO_IOMMU_TYPE1_INFO_CAP_NESTING } from '../uapi/iommu_info.js';
 import { decodePciExtCapHeader, PCI_PASID_CTRL_ENABLE, PCI_PASID_CTRL_EXEC, PCI_PASID_CTRL_PRIV } from '../uapi/pci_pasid_cap.js';
@@ -88,7 +88,7 @@ export type GuestView = VcmdWriteView | VcmdReadView | ConfigAccessView | GetInf
 /** Where `guestView` reads what it cannot find in the state: the last virtual command of a vm. */
 export interface GuestLookups {
   /** The last `viommu VCMD_DONE` of a vm before `seq`, if it is after the vm's last start. */
-  lastVcmdDone(vm: string, seq: number): TransitionEntry | null;
+  lastVcmdDone(vm: string, seq: number): Extract<TransitionEntryOf<'viommu'>, { event: 'VCMD_DONE' }> | null;
 }
 
 const hex = (v: number): string => `0x${v.toString(16)}`;
@@ -221,7 +221,7 @@ function vcmdReadView(e: RequestEntry, look: GuestLookups): VcmdReadView {
     return { kind: 'vcmd_read', saw: null, left_by: null, said: [`vm ${vm ?? '?'} is not running (${e.reason ?? errnoName(e.ret)}): there is no vIOMMU to read`] };
   }
   const done = vm === undefined ? null : look.lastVcmdDone(vm, e.seq);
-  const saw = vcrspFacts(e.value, done ? (done.cmd as number) : null);
+  const saw = vcrspFacts(e.value, done ? done.cmd : null);
   const said = [`the guest read ${sawText(saw)}`, done ? `left by the vcmd_write at seq ${done.cause} (command ${String(done.cmd)})` : 'no command since the vm started: VCRSP is at its reset value'];
   return { kind: 'vcmd_read', saw, left_by: done?.cause ?? null, said };
 }

@@ -62,7 +62,7 @@ export function decider(opts: ConfigOptions = {}) {
               if (want.transitions) {
                 assert.is(d.transitions.length, want.transitions.length, `${label}: number of transitions (${d.transitions.map((t) => `${t.machine}.${t.event}`).join(', ')})`);
                 want.transitions.forEach((w, i) => {
-                  for (const [k, v] of Object.entries(w)) assert.equal(d.transitions[i]![k], v, `${label}: transition ${i} ${k}`);
+                  for (const [k, v] of Object.entries(w)) assert.equal((d.transitions[i] as Record<string, unknown>)[k], v, `${label}: transition ${i} ${k}`);
                 });
               }
               assert.is(s.seq, before + 1 + d.transitions.length, `${label}: every transition evolved`);
