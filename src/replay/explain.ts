@@ -1,5 +1,6 @@
 import type { HostState } from '../model/state.js';
 import type { Entry, RequestEntry, TransitionEntry } from '../model/types.js';
+import { hex } from '../uapi/bytes.js';
 import { errnoName } from '../uapi/errno.js';
 import {
   configAccessFacts, containerFacts, deviceFacts, groupFacts, lowestFree, ownerFacts, pasidAsk, vfioMmFacts, viommuFacts, vmFacts,
@@ -320,7 +321,6 @@ function v7Why(e: RequestEntry, f: Record<string, unknown>, s: HostState): strin
   return out;
 }
 
-const hex = (v: number): string => `0x${v.toString(16)}`;
 
 interface AdjustFact { quota: number; set_quota: number; ret: number; errno: string | null }
 

@@ -1,6 +1,7 @@
 import type { HostState } from '../model/state.js';
 import { supportsPasidRequests } from '../model/state.js';
 import type { IommuInfoMeaning, RequestEntry, TransitionEntry, TransitionEntryOf } from '../model/types.js';
+import { hex } from '../uapi/bytes.js';
 import { errnoName } from '../uapi/errno.js';
 import { VFIO_IOMMU_PASID_REQS, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, VFIO_IOMMU_TYPE1_INFO_CAP_NESTING } from '../uapi/iommu_info.js';
 import { decodePciExtCapHeader, PCI_PASID_CTRL_ENABLE, PCI_PASID_CTRL_EXEC, PCI_PASID_CTRL_PRIV } from '../uapi/pci_pasid_cap.js';
@@ -91,7 +92,6 @@ export interface GuestLookups {
   lastVcmdDone(vm: string, seq: number): Extract<TransitionEntryOf<'viommu'>, { event: 'VCMD_DONE' }> | null;
 }
 
-const hex = (v: number): string => `0x${v.toString(16)}`;
 
 /**
  * The reasons of a config_write none of whose bytes (or, for the first chunk that decided

@@ -1,5 +1,5 @@
 import { EEXIST, EFAULT, EINVAL, ENODEV } from '../../uapi/errno.js';
-import { PCI_PASID_CTRL } from '../../uapi/pci_pasid_cap.js';
+import { readPasidCtrl } from '../../uapi/pci_pasid_cap.js';
 import { deviceGuards } from '../../../machines/device.js';
 import { accept, refuse, type Decision } from '../decision.js';
 import { deviceConfigOf, pasidView, type DeviceAddFields } from '../device_image.js';
@@ -98,7 +98,7 @@ export function configWrite(s: HostState, req: { bdf: string; offset: number; si
       // The PASID control register as the hardware holds it after the write: what audit asks about.
       const after = Uint8Array.from(d.phys);
       for (const w of eff.raw) after.set(Buffer.from(w.hex, 'hex'), w.offset);
-      fields.pasid_ctrl = after[d.pasidOffset + PCI_PASID_CTRL]! | (after[d.pasidOffset + PCI_PASID_CTRL + 1]! << 8);
+      fields.pasid_ctrl = readPasidCtrl(after, d.pasidOffset);
     }
     plan.step('device', 'CONFIG_WRITE', fields);
   }
