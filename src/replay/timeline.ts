@@ -3,7 +3,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Entry, RequestEntry, TransitionEntry } from '../model/types.js';
 import { kyselyOver } from '../store/migrate.js';
 import { queryEntries } from './entries.js';
-import { DROPPED_WRITE_REASONS, vcmdOutcome } from './guest_view.js';
+import { DROPPED_WRITE_REASONS, vcmdOutcome } from '../model/guest_vocab.js';
 import { openSource, type ReplaySource } from './source.js';
 
 /** Whose life to tell: one vm, one PASID, one mm token, or one PCI function (bdf). */
