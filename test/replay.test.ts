@@ -19,7 +19,7 @@ s.before(async () => {
 
 s('the story covers what replay must reproduce', () => {
   const reasons = new Set(story.outcomes.map((o) => o.out.reason));
-  for (const r of ['quota_exhausted', 'pasid_zero', 'range_exhausted', 'not_owner', 'not_allocated', 'no_vfio_mm', 'no_domain']) {
+  for (const r of ['quota_exhausted', 'pasid_zero', 'range_exhausted', 'not_owner', 'not_allocated', 'no_vfio_mm', 'no_domain'] as const) {
     assert.ok(reasons.has(r), `the story hits ${r}`);
   }
   const events = new Set(entries.filter((e) => e.type === 'transition').map((e) => `${e.machine}.${e.event}`));

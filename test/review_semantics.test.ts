@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { auditLog } from '../src/audit/index.js';
 import type { Ledger } from '../src/ledger.js';
 import type { Outcome, Profile, TransitionEntry } from '../src/model/types.js';
+import type { AnyTransition } from './support/entries.js';
 import * as u from '../src/uapi/index.js';
 import { freshLedger, setupVm } from './helpers.js';
 
@@ -15,9 +16,9 @@ const s = suite('review: SEMANTICS rows');
 const FULL = { min: 1, max: 0xfffff };
 
 /** The transitions a request caused, in log order. */
-function caused(l: Ledger, o: Outcome): TransitionEntry[] {
+function caused(l: Ledger, o: Outcome): AnyTransition[] {
   const rows = l.db.prepare('SELECT entry FROM entries WHERE cause = ? ORDER BY seq').all(o.seq) as Array<{ entry: string }>;
-  return rows.map((r) => JSON.parse(r.entry) as TransitionEntry);
+  return rows.map((r) => JSON.parse(r.entry) as AnyTransition);
 }
 
 /** "machine EVENT" (with the PASID for a pasid transition), for order checks. */

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EFAULT, EINVAL, ENOSPC } from '../src/uapi/errno.js';
-import type { TransitionEntry } from '../src/model/types.js';
+import type { AnyTransition } from './support/entries.js';
 import { freshLedger, setupVm } from './helpers.js';
 
 const FULL = { min: 1, max: 0xfffff };
@@ -15,7 +15,7 @@ s('admin quota change: a non-negative integer with an actor, recorded as a trans
   assert.is(l.request({ op: 'set_pasid_quota', value: 10 }).reason, 'no_actor');
   const o = l.request({ op: 'set_pasid_quota', value: 1200, actor: 'ops@example' });
   assert.is(o.ret, 0);
-  const t = JSON.parse((l.db.prepare('SELECT entry FROM entries WHERE cause = ?').get(o.seq) as { entry: string }).entry) as TransitionEntry;
+  const t = JSON.parse((l.db.prepare('SELECT entry FROM entries WHERE cause = ?').get(o.seq) as { entry: string }).entry) as AnyTransition;
   assert.equal([t.machine, t.old, t.value, t.actor], ['module_param', 1000, 1200, 'ops@example']);
   assert.is(l.view().pasid_quota, 1200);
   l.close();

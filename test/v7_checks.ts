@@ -1,6 +1,7 @@
 import * as assert from 'uvu/assert';
 import type { Ledger } from '../src/ledger.js';
 import type { Entry, Outcome, TransitionEntry } from '../src/model/types.js';
+import type { AnyTransition } from './support/entries.js';
 import { mulberry32 } from './helpers.js';
 
 /** Shared checks for the v7 / vIOMMU / PCI capability suites (not a suite itself). */
@@ -11,8 +12,8 @@ export function entriesOf(l: Ledger, out: Outcome): Entry[] {
 }
 
 /** The transitions a request caused, in order. */
-export function transitionsOf(l: Ledger, out: Outcome): TransitionEntry[] {
-  return entriesOf(l, out).filter((e): e is TransitionEntry => e.type === 'transition');
+export function transitionsOf(l: Ledger, out: Outcome): AnyTransition[] {
+  return entriesOf(l, out).filter((e): e is AnyTransition => e.type === 'transition');
 }
 
 /** `machine event` of each transition a request caused: a compact picture of its effect. */

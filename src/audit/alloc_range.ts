@@ -1,4 +1,5 @@
 import type { Profile, RequestEntry } from '../model/types.js';
+import { isU32 } from '../uapi/bytes.js';
 import { decodePasidRequestV1 } from '../uapi/pasid_request_v1.js';
 import { decodePasidRequestV7 } from '../uapi/pasid_request_v7.js';
 import { VTD_VCMD_ALLOC_PASID, VTD_VCMD_CMD_MASK } from '../uapi/vtd_vcmd.js';
@@ -20,7 +21,6 @@ export type AllocRange =
   /** An op this audit does not know (a later profile's): its range cannot be checked. */
   | { kind: 'unknown' };
 
-const isU32 = (v: unknown): v is number => typeof v === 'number' && v >>> 0 === v;
 
 /**
  * The `[min, max]` an allocation request asked for, read from the log's own record of

@@ -142,12 +142,11 @@ export class Auditor {
     let freedFrom: number | undefined;
     if (t.machine === 'pasid') {
       if (!checkPasidField(ctx, t)) return;
-      const pt = t as TransitionEntry & { pasid: number };
-      if (t.event === 'ALLOC') checkAlloc(ctx, pt);
+      if (t.event === 'ALLOC') checkAlloc(ctx, t);
       else if (t.event === 'FREE') {
-        checkFree(ctx, pt);
-        freedFrom = this.s.owner.get(pt.pasid) ?? (t.vfio_mm as number);
-        this.noteFree(freedFrom, pt);
+        checkFree(ctx, t);
+        freedFrom = this.s.owner.get(t.pasid) ?? t.vfio_mm;
+        this.noteFree(freedFrom, t);
       }
     } else if (t.machine === 'vfio_mm') {
       if (t.event === 'RELEASE') checkRelease(ctx, t);
@@ -160,14 +159,15 @@ export class Auditor {
     } else if (t.machine === 'device') {
       this.guest.transition(t);
     }
-    const released = t.machine === 'vfio_mm' && t.event === 'RELEASE' ? this.s.vfioMms.get(t.vfio_mm as number) : undefined;
+    const released = t.machine === 'vfio_mm' && t.event === 'RELEASE' ? this.s.vfioMms.get(t.vfio_mm) : undefined;
     if (!this.evolveIn(t)) return;
     this.account(t, freedFrom, released !== undefined);
   }
 
   /** Counters and invariant 2 after a transition was applied. */
   private account(t: TransitionEntry, freedFrom: number | undefined, wasLive: boolean): void {
-    const id = t.vfio_mm as number;
+    if (t.machine !== 'pasid' && t.machine !== 'vfio_mm') return;
+    const id = t.vfio_mm;
     if (t.machine === 'pasid') {
       if (t.event === 'ALLOC') {
         checkWithinQuota(this.ctx, t);

@@ -1,4 +1,4 @@
-import type { RequestEntry, TransitionEntry } from '../model/types.js';
+import type { RequestEntry, TransitionEntry, TransitionEntryOf } from '../model/types.js';
 import { allocRange } from './alloc_range.js';
 import { describeVfioMm, isU32, listIds, type AuditContext } from './context.js';
 
@@ -30,7 +30,7 @@ function report(ctx: AuditContext, id: string, e: { seq: number; at?: unknown },
  * @example
  * if (!checkPasidField(ctx, t)) return; // reported; skip the entry
  */
-export function checkPasidField(ctx: AuditContext, t: TransitionEntry): boolean {
+export function checkPasidField(ctx: AuditContext, t: TransitionEntryOf<'pasid'>): boolean {
   if (isU32(t.pasid)) return true;
   report(ctx, 'S3', t, `the ${String(t.event)} transition names PASID ${JSON.stringify(t.pasid)}, which is not an integer in 0..0xFFFFFFFF`);
   return false;
@@ -44,13 +44,13 @@ export function checkPasidField(ctx: AuditContext, t: TransitionEntry): boolean 
  * @example
  * checkAlloc(ctx, t); // before evolve(s, t): reads the allocator as the ALLOC found it
  */
-export function checkAlloc(ctx: AuditContext, t: TransitionEntry & { pasid: number }): void {
+export function checkAlloc(ctx: AuditContext, t: TransitionEntryOf<'pasid'>): void {
   const { s, request: r } = ctx;
   const p = t.pasid;
   const owner = s.owner.get(p);
   if (s.ids.has(p)) {
     report(ctx, '1', t, `PASID ${p} is already held by vfio_mm ${describeVfioMm(s, owner)}; this ALLOC gives it to vfio_mm ${describeVfioMm(s, t.vfio_mm)} as well`);
-  } else if (!s.vfioMms.has(t.vfio_mm as number)) {
+  } else if (!s.vfioMms.has(t.vfio_mm)) {
     report(ctx, '1', t, `ALLOC gives PASID ${p} to vfio_mm #${String(t.vfio_mm)}, which is not live: the PASID would have no owner`);
   }
   if (r && (r.op === 'pasid_alloc' || r.op === 'pasid_request')) {
@@ -68,14 +68,14 @@ export function checkAlloc(ctx: AuditContext, t: TransitionEntry & { pasid: numb
   if (p === 0) {
     const quirk = r?.reason === 'pasid_zero' || (s.config.profile === 'v7' && range.kind === 'range' && range.min === 0);
     if (quirk) {
-      ctx.quirks.hit({ kind: 'pasid_zero', seq: t.seq, request: t.cause, at: t.at, vm: r?.vm, mm: t.mm as string, vfio_mm: t.vfio_mm as number, pasid: 0, detail: `PASID 0 allocated to vfio_mm ${describeVfioMm(s, t.vfio_mm)} by request ${t.cause}${asked}; the caller saw ${r?.ret ?? '?'}` });
+      ctx.quirks.hit({ kind: 'pasid_zero', seq: t.seq, request: t.cause, at: t.at, vm: r?.vm, mm: t.mm, vfio_mm: t.vfio_mm, pasid: 0, detail: `PASID 0 allocated to vfio_mm ${describeVfioMm(s, t.vfio_mm)} by request ${t.cause}${asked}; the caller saw ${r?.ret ?? '?'}` });
     } else {
       report(ctx, '6', t, `PASID 0 is allocated to vfio_mm ${describeVfioMm(s, t.vfio_mm)}, but request ${t.cause} recorded no pasid_zero failure`);
     }
   }
   if (p > ctx.widthMax) {
     if (range.kind === 'range' && range.max > ctx.widthMax && p <= range.max) {
-      ctx.quirks.hit({ kind: 'pasid_above_width', seq: t.seq, request: t.cause, at: t.at, vm: r?.vm, mm: t.mm as string, vfio_mm: t.vfio_mm as number, pasid: p, detail: `PASID ${p} (0x${p.toString(16)}) is above the ${s.config.pasid_bits}-bit width: request ${t.cause}${asked} was not checked against it (${s.config.profile})` });
+      ctx.quirks.hit({ kind: 'pasid_above_width', seq: t.seq, request: t.cause, at: t.at, vm: r?.vm, mm: t.mm, vfio_mm: t.vfio_mm, pasid: p, detail: `PASID ${p} (0x${p.toString(16)}) is above the ${s.config.pasid_bits}-bit width: request ${t.cause}${asked} was not checked against it (${s.config.profile})` });
     } else {
       report(ctx, '6', t, `PASID ${p} (0x${p.toString(16)}) is above the ${s.config.pasid_bits}-bit width, but request ${t.cause}${asked} did not ask beyond 0x${ctx.widthMax.toString(16)}`);
     }
@@ -101,7 +101,7 @@ export function checkAlloc(ctx: AuditContext, t: TransitionEntry & { pasid: numb
  * @example
  * checkFree(ctx, t); // before evolve(s, t): the owner is still recorded
  */
-export function checkFree(ctx: AuditContext, t: TransitionEntry & { pasid: number }): void {
+export function checkFree(ctx: AuditContext, t: TransitionEntryOf<'pasid'>): void {
   const { s, request: r } = ctx;
   const p = t.pasid;
   const owner = s.owner.get(p);
@@ -134,8 +134,8 @@ export function checkFree(ctx: AuditContext, t: TransitionEntry & { pasid: numbe
  * @example
  * checkRelease(ctx, t); // before evolve(s, t) forgets the vfio_mm
  */
-export function checkRelease(ctx: AuditContext, t: TransitionEntry): void {
-  const m = ctx.s.vfioMms.get(t.vfio_mm as number);
+export function checkRelease(ctx: AuditContext, t: TransitionEntryOf<'vfio_mm'>): void {
+  const m = ctx.s.vfioMms.get(t.vfio_mm);
   if (!m) return;
   const left = [...m.pasids].filter((p) => ctx.s.owner.get(p) === m.vfio_mm).sort((a, b) => a - b);
   if (left.length > 0) {
@@ -150,8 +150,8 @@ export function checkRelease(ctx: AuditContext, t: TransitionEntry): void {
  * @example
  * checkRefs(ctx, t); // t.event is 'GET' or 'PUT'
  */
-export function checkRefs(ctx: AuditContext, t: TransitionEntry): void {
-  const m = ctx.s.vfioMms.get(t.vfio_mm as number);
+export function checkRefs(ctx: AuditContext, t: Extract<TransitionEntryOf<'vfio_mm'>, { event: 'GET' | 'PUT' }>): void {
+  const m = ctx.s.vfioMms.get(t.vfio_mm);
   if (!m) return;
   const want = t.event === 'GET' ? m.refs + 1 : m.refs - 1;
   if (t.refs !== want || want < 1) {
@@ -165,8 +165,8 @@ export function checkRefs(ctx: AuditContext, t: TransitionEntry): void {
  * @example
  * evolve(s, t); checkWithinQuota(ctx, t); // after an ALLOC or a QUOTA_ADJUST
  */
-export function checkWithinQuota(ctx: AuditContext, t: TransitionEntry): void {
-  const m = ctx.s.vfioMms.get(t.vfio_mm as number);
+export function checkWithinQuota(ctx: AuditContext, t: TransitionEntryOf<'pasid' | 'vfio_mm'>): void {
+  const m = ctx.s.vfioMms.get(t.vfio_mm);
   if (!m || m.pasids.size <= m.set_quota) return;
   report(ctx, '2', t, `vfio_mm ${describeVfioMm(ctx.s, m.vfio_mm)} holds ${m.pasids.size} PASIDs, above its set's quota of ${m.set_quota}`);
 }

@@ -17,14 +17,8 @@ export interface AuditContext {
   unchecked: number;
 }
 
-/**
- * Whether a value is an integer in `0..0xFFFFFFFF` (a PASID or struct field).
- *
- * @example
- * isU32(0xfffff); // true
- * isU32(-1);      // false
- */
-export const isU32 = (v: unknown): v is number => typeof v === 'number' && v >>> 0 === v;
+/** Whether a value is an integer in `0..0xFFFFFFFF` (a PASID or struct field): the uapi's own check. */
+export { isU32 } from '../uapi/bytes.js';
 
 /**
  * A vfio_mm for a message: `#3 (mm 0x1000 gen 1)`, or `#3` when it is not live.

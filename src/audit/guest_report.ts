@@ -1,5 +1,5 @@
 import type { RequestEntry, TransitionEntry } from '../model/types.js';
-import { DROPPED_WRITE_REASONS, vcmdCommand, vcmdOutcome } from '../replay/guest_view.js';
+import { DROPPED_WRITE_REASONS, vcmdCommand, vcmdOutcome } from '../model/guest_vocab.js';
 
 /**
  * What the guests saw (SEMANTICS sections 6 and 7): their virtual commands through the

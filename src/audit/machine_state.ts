@@ -1,8 +1,8 @@
 import type { HostState } from '../model/state.js';
 import { MACHINES, stepMachine } from '../model/step.js';
 import type { MachineName, TransitionEntry } from '../model/types.js';
+import { isU32 } from '../uapi/bytes.js';
 
-const isU32 = (v: unknown): v is number => typeof v === 'number' && v >>> 0 === v;
 
 /**
  * The state the host says the object of a transition is in, before it: what the

@@ -1,3 +1,4 @@
+import { hex } from '../uapi/bytes.js';
 import { errnoName } from '../uapi/errno.js';
 import type { Entry, IommuInfoMeaning, Outcome } from '../model/types.js';
 import type { StateView } from '../model/view.js';
@@ -19,9 +20,7 @@ export function fmtOutcome(o: Outcome, op: string): string {
 }
 
 /** A register or config value as hex: `0x100`. */
-export function fmtHex(v: number): string {
-  return `0x${v.toString(16)}`;
-}
+export const fmtHex = hex;
 
 /** What a GET_INFO reply means, in one phrase. */
 export function fmtInfo(i: IommuInfoMeaning): string {

@@ -16,14 +16,14 @@ export function putVfioMm(plan: Plan, vfioMm: number, container: string): void {
   if (!mm) throw new Error(`bug: put of vfio_mm ${vfioMm}, which is not live`);
   const refs = plan.refsOf(vfioMm);
   if (refs > 1) {
-    plan.step('vfio_mm', 'PUT', 'live', { vfio_mm: vfioMm, mm: mm.mm, container, refs: refs - 1 });
+    plan.step('vfio_mm', 'PUT', { vfio_mm: vfioMm, mm: mm.mm, container, refs: refs - 1 });
     plan.setRefs(vfioMm, refs - 1);
     return;
   }
   for (const pasid of [...mm.pasids].sort((a, b) => a - b)) {
-    plan.step('pasid', 'FREE', 'allocated', { pasid, vfio_mm: vfioMm, mm: mm.mm });
+    plan.step('pasid', 'FREE', { pasid, vfio_mm: vfioMm, mm: mm.mm });
   }
-  plan.step('vfio_mm', 'RELEASE', 'live', {
+  plan.step('vfio_mm', 'RELEASE', {
     vfio_mm: vfioMm, mm: mm.mm, container, refs: 0, freed: mm.pasids.size, set_quota: mm.set_quota,
   });
   plan.setRefs(vfioMm, 0);
@@ -34,14 +34,14 @@ export function putVfioMm(plan: Plan, vfioMm: number, container: string): void {
  * deprivileges the container (its backend is released, which puts its vfio_mm).
  */
 export function detachGroup(plan: Plan, c: ContainerState, group: string, last: boolean): void {
-  plan.step('group', 'UNSET_CONTAINER', 'attached', { group, container: c.container });
+  plan.step('group', 'UNSET_CONTAINER', { group, container: c.container });
   if (!last || c.state !== 'iommu_set') return;
-  plan.step('container', 'LAST_GROUP_DETACH', 'iommu_set', { container: c.container, vm: c.vm });
+  plan.step('container', 'LAST_GROUP_DETACH', { container: c.container, vm: c.vm });
   if (c.vfio_mm !== null) putVfioMm(plan, c.vfio_mm, c.container);
 }
 
 /** Closing a container fd: every group detaches, in attach order, then the fd is gone. */
 export function closeContainer(plan: Plan, c: ContainerState): void {
   c.groups.forEach((g, i) => detachGroup(plan, c, g, i === c.groups.length - 1));
-  plan.step('container', 'CLOSE', 'unset', { container: c.container, vm: c.vm });
+  plan.step('container', 'CLOSE', { container: c.container, vm: c.vm });
 }

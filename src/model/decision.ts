@@ -1,24 +1,16 @@
 import type { Plan } from './plan.js';
-import type { IommuInfoMeaning, TransitionDraft } from './types.js';
+import type { Reason } from './reason.js';
+import type { Answer, TransitionDraft } from './types.js';
 
-/** What `decide` concludes for one request: the caller's outcome and the transitions it causes. */
-export interface Decision {
-  ret: number;
-  pasid?: number;
-  reason?: string;
+/** What `decide` concludes for one request: the caller's answer, the calling vm and the transitions it causes. */
+export interface Decision extends Answer {
   /** The calling vm, resolved. */
   vm?: string;
-  /** The request struct as the ioctl leaves it in the caller's buffer (hex). */
-  hex?: string;
-  /** What a GET_INFO reply means. */
-  info?: IommuInfoMeaning;
-  /** The value the guest reads (vcmd_read, config_read) or the VCRSP a vcmd_write left. */
-  value?: number;
   transitions: TransitionDraft[];
 }
 
 /** A refused request: the errno the caller sees and the reason recorded beside it; no transitions. */
-export function refuse(ret: number, reason: string, vm?: string): Decision {
+export function refuse(ret: number, reason: Reason, vm?: string): Decision {
   return vm === undefined ? { ret, reason, transitions: [] } : { ret, reason, vm, transitions: [] };
 }
 

@@ -1,6 +1,6 @@
-import { deviceConfigOf, type DeviceAddFields } from './device_image.js';
+import { deviceConfigOf } from './device_image.js';
 import type { HostState } from './state.js';
-import type { Entry, TransitionEntry } from './types.js';
+import type { Entry, MachineName, TransitionEntry, TransitionEntryOf } from './types.js';
 
 /**
  * The host after one more entry of the log. Only transitions change the host; a
@@ -18,6 +18,8 @@ export function evolve(s: HostState, e: Entry): HostState {
   return s;
 }
 
+type Of<M extends MachineName> = TransitionEntryOf<M>;
+
 function apply(s: HostState, t: TransitionEntry): void {
   switch (t.machine) {
     case 'vm': return applyVm(s, t);
@@ -25,83 +27,79 @@ function apply(s: HostState, t: TransitionEntry): void {
     case 'group': return applyGroup(s, t);
     case 'vfio_mm': return applyVfioMm(s, t);
     case 'pasid': return applyPasid(s, t);
-    case 'module_param': s.pasidQuota = t.value as number; return;
+    case 'module_param': s.pasidQuota = t.value; return;
     case 'device': return applyDevice(s, t);
     case 'viommu': return applyViommu(s, t);
   }
 }
 
-function applyVm(s: HostState, t: TransitionEntry): void {
-  const vm = t.vm as string;
+function applyVm(s: HostState, t: Of<'vm'>): void {
   if (t.event === 'VM_START') {
     // A new process: its vIOMMU registers start afresh (VCCAP as QEMU was configured, default PAS).
-    const vccap = typeof t.vccap === 'number' ? t.vccap : 1;
-    s.vms.set(vm, { vm, mm: t.mm as string, state: 'running', containers: [], vccap, vcrsp: 0, viommu: 'ready' });
+    s.vms.set(t.vm, { vm: t.vm, mm: t.mm, state: 'running', containers: [], vccap: typeof t.vccap === 'number' ? t.vccap : 1, vcrsp: 0, viommu: 'ready' });
     return;
   }
-  const v = s.vms.get(vm);
+  const v = s.vms.get(t.vm);
   if (v) v.state = t.to as 'exited' | 'crashed';
 }
 
-function applyContainer(s: HostState, t: TransitionEntry): void {
-  const id = t.container as string;
+function applyContainer(s: HostState, t: Of<'container'>): void {
   if (t.event === 'OPEN') {
-    s.containers.set(id, { container: id, vm: t.vm as string, state: 'unset', iommu_type: null, groups: [], vfio_mm: null });
-    s.vms.get(t.vm as string)?.containers.push(id);
+    s.containers.set(t.container, { container: t.container, vm: t.vm, state: 'unset', iommu_type: null, groups: [], vfio_mm: null });
+    s.vms.get(t.vm)?.containers.push(t.container);
     return;
   }
-  const c = s.containers.get(id);
+  const c = s.containers.get(t.container);
   if (!c) return;
   c.state = t.to as 'unset' | 'iommu_set' | 'closed';
-  if (t.event === 'SET_IOMMU') c.iommu_type = t.iommu_type as string;
+  if (t.event === 'SET_IOMMU') c.iommu_type = t.iommu_type;
   if (t.event === 'LAST_GROUP_DETACH') {
     c.iommu_type = null;
     c.vfio_mm = null;
   }
 }
 
-function applyGroup(s: HostState, t: TransitionEntry): void {
-  const id = t.group as string;
-  const container = t.container as string;
+function applyGroup(s: HostState, t: Of<'group'>): void {
+  const id = t.group;
   if (t.event === 'SET_CONTAINER') {
-    s.groups.set(id, { group: id, iommu_backed: t.iommu_backed as boolean, noiommu: t.noiommu as boolean, container });
-    s.containers.get(container)?.groups.push(id);
+    s.groups.set(id, { group: id, iommu_backed: t.iommu_backed, noiommu: t.noiommu, container: t.container });
+    s.containers.get(t.container)?.groups.push(id);
     return;
   }
   const g = s.groups.get(id);
   if (g) g.container = null;
-  const c = s.containers.get(container);
+  const c = s.containers.get(t.container);
   if (c) c.groups = c.groups.filter((x) => x !== id);
 }
 
-function applyVfioMm(s: HostState, t: TransitionEntry): void {
-  const id = t.vfio_mm as number;
-  const container = t.container === undefined ? undefined : s.containers.get(t.container as string);
+function applyVfioMm(s: HostState, t: Of<'vfio_mm'>): void {
+  const id = t.vfio_mm;
   switch (t.event) {
     case 'CREATE': {
-      const mm = t.mm as string;
-      const quota = t.quota as number;
-      s.vfioMms.set(id, { vfio_mm: id, mm, gen: t.gen as number, refs: 1, quota, set_quota: quota, pasids: new Set() });
-      s.liveByMm.set(mm, id);
-      s.mmGen.set(mm, t.gen as number);
+      const quota = t.quota;
+      s.vfioMms.set(id, { vfio_mm: id, mm: t.mm, gen: t.gen, refs: 1, quota, set_quota: quota, pasids: new Set() });
+      s.liveByMm.set(t.mm, id);
+      s.mmGen.set(t.mm, t.gen);
       s.lastVfioMm = Math.max(s.lastVfioMm, id);
       s.capacityAvail -= quota;
+      const container = s.containers.get(t.container);
       if (container) container.vfio_mm = id;
       return;
     }
     case 'GET':
     case 'PUT': {
       const m = s.vfioMms.get(id);
-      if (m) m.refs = t.refs as number;
+      if (m) m.refs = t.refs;
+      const container = s.containers.get(t.container);
       if (container && t.event === 'GET') container.vfio_mm = id;
       return;
     }
     case 'QUOTA_ADJUST': {
       const m = s.vfioMms.get(id);
       if (!m) return;
-      s.capacityAvail += m.set_quota - (t.set_quota as number);
-      m.quota = t.quota as number;
-      m.set_quota = t.set_quota as number;
+      s.capacityAvail += m.set_quota - t.set_quota;
+      m.quota = t.quota;
+      m.set_quota = t.set_quota;
       return;
     }
     case 'RELEASE': {
@@ -115,12 +113,12 @@ function applyVfioMm(s: HostState, t: TransitionEntry): void {
   }
 }
 
-function applyPasid(s: HostState, t: TransitionEntry): void {
-  const pasid = t.pasid as number;
-  const m = s.vfioMms.get(t.vfio_mm as number);
+function applyPasid(s: HostState, t: Of<'pasid'>): void {
+  const pasid = t.pasid;
+  const m = s.vfioMms.get(t.vfio_mm);
   if (t.event === 'ALLOC') {
     s.ids.mark(pasid);
-    s.owner.set(pasid, t.vfio_mm as number);
+    s.owner.set(pasid, t.vfio_mm);
     m?.pasids.add(pasid);
   } else {
     s.ids.free(pasid);
@@ -129,26 +127,25 @@ function applyPasid(s: HostState, t: TransitionEntry): void {
   }
 }
 
-function applyDevice(s: HostState, t: TransitionEntry): void {
-  const bdf = t.bdf as string;
+function applyDevice(s: HostState, t: Of<'device'>): void {
   if (t.event === 'ADD') {
-    const cfg = deviceConfigOf(t as unknown as DeviceAddFields, s.config.pasid_cap_exposure);
-    s.devices.set(bdf, { ...cfg, bdf, group: t.group as string, is_vf: t.is_vf === true, state: 'present' });
+    const cfg = deviceConfigOf(t, s.config.pasid_cap_exposure);
+    s.devices.set(t.bdf, { ...cfg, bdf: t.bdf, group: t.group, is_vf: t.is_vf === true, state: 'present' });
     return;
   }
-  const d = s.devices.get(bdf);
+  const d = s.devices.get(t.bdf);
   if (!d) return;
   if (t.event === 'REMOVE') {
     d.state = 'removed';
     return;
   }
   // CONFIG_WRITE: the chunks that reached the hardware.
-  for (const w of (t.raw ?? []) as Array<{ offset: number; hex: string }>) d.phys.set(Buffer.from(w.hex, 'hex'), w.offset);
+  for (const w of t.raw ?? []) d.phys.set(Buffer.from(w.hex, 'hex'), w.offset);
 }
 
-function applyViommu(s: HostState, t: TransitionEntry): void {
-  const v = s.vms.get(t.vm as string);
+function applyViommu(s: HostState, t: Of<'viommu'>): void {
+  const v = s.vms.get(t.vm);
   if (!v) return;
   v.viommu = t.to as 'ready' | 'in_progress';
-  v.vcrsp = t.vcrsp as number;
+  v.vcrsp = t.vcrsp;
 }

@@ -46,10 +46,16 @@ export function chunks(offset: number, size: number): Array<[number, number]> {
   return out;
 }
 
-/** `vfio_find_cap_start`: the first byte of the run of bytes the same capability claims. */
-function capStart(d: DeviceConfig, pos: number): number {
-  const cap = d.map[pos];
-  while (pos - 1 >= PCI_CFG_SPACE_SIZE && d.map[pos - 1] === cap) pos--;
+/**
+ * `vfio_find_cap_start`: the first byte of the run of bytes the same capability claims
+ * in vfio-pci's per-byte capability map.
+ *
+ * @example
+ * capStart(d.map, 0x14e); // 0x148: the PASID capability's header
+ */
+export function capStart(map: Uint8Array, pos: number): number {
+  const cap = map[pos];
+  while (pos - 1 >= PCI_CFG_SPACE_SIZE && map[pos - 1] === cap) pos--;
   return pos;
 }
 
@@ -69,7 +75,7 @@ function regionOf(d: DeviceConfig, pos: number): Region {
 export function readConfig(d: DeviceConfig, offset: number, size: number): number {
   const out = new Uint8Array(size);
   for (const [pos, n] of chunks(offset, size)) {
-    const fromVirt = regionOf(d, pos) === 'ecap' && pos - capStart(d, pos) < 4;
+    const fromVirt = regionOf(d, pos) === 'ecap' && pos - capStart(d.map, pos) < 4;
     out.set((fromVirt ? d.vconfig : d.phys).subarray(pos, pos + n), pos - offset);
   }
   let v = 0;

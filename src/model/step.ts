@@ -5,7 +5,7 @@ import {
 import type { MachineName } from './types.js';
 
 /** The machine behind each name a transition entry can carry. */
-export const MACHINES: Record<MachineName, AnyStateMachine> = {
+export const MACHINES = {
   vm: vmMachine,
   container: containerMachine,
   group: groupMachine,
@@ -14,7 +14,7 @@ export const MACHINES: Record<MachineName, AnyStateMachine> = {
   module_param: moduleParamMachine,
   device: deviceMachine,
   viommu: viommuMachine,
-};
+} as const satisfies Record<MachineName, AnyStateMachine>;
 
 /** machine -> from -> event -> to: nested maps, so a lookup hashes no freshly built string. */
 const memo = new Map<string, Map<string, Map<string, string | null>>>();
@@ -47,7 +47,7 @@ export function stepMachine(machine: MachineName, from: string, event: string): 
 
 /** The uncached step, straight from xstate: what `stepMachine` memoises. */
 export function xstateStep(machine: MachineName, from: string, event: string): string | null {
-  const logic = MACHINES[machine];
+  const logic: AnyStateMachine = MACHINES[machine];
   if (!logic) throw new Error(`unknown machine ${machine}`);
   const snapshot = logic.resolveState({ value: from, context: {} });
   if (!snapshot.can({ type: event })) return null;

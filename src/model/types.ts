@@ -2,6 +2,10 @@
  * The shapes the model computes with and the log persists. Persisted and shown
  * names are the kernel's, in snake_case.
  */
+import type { Reason } from './reason.js';
+import type { Transition } from './transitions.js';
+
+export type { Reason } from './reason.js';
 
 /** Which revision of the VFIO PASID series the host runs (SEMANTICS sections 3-5). */
 export type Profile = 'v1' | 'v7';
@@ -72,24 +76,34 @@ export interface EcapSpec {
 
 export type RequestOp = Request['op'];
 
-/** What the caller sees, and what the ledger recorded beside it. */
-export interface Outcome {
-  /** The seq of the request's entry in the log. */
-  seq: number;
+/**
+ * The kernel's answer to one request: the one definition behind `Decision` (what
+ * `decide` concludes), `RequestEntry` (what the log records) and `Outcome` (what the
+ * caller sees). A field added here is added to all three.
+ */
+export interface Answer {
   /** The ioctl's return: 0, a PASID (v7 ALLOC) or a negative errno. */
   ret: number;
   /** The PASID handed out (ALLOC) or named (FREE), where one applies. */
-  pasid: number | null;
+  pasid?: number;
   /** The real reason behind a failure (or a quirk behind a success): the kernel's errno hides it. */
-  reason: string | null;
+  reason?: Reason;
   /** The struct as the ioctl leaves it in the caller's buffer (hex), for raw PASID requests. */
   hex?: string;
-  /** True when a request id matched an earlier request: nothing new was written. */
-  replayed?: boolean;
   /** What a GET_INFO reply means (get_info): page sizes, capabilities, PASID requests supported. */
   info?: IommuInfoMeaning;
   /** A register or config-space value the guest reads (vcmd_read, config_read) or the VCRSP a vcmd_write left. */
   value?: number;
+}
+
+/** What the caller sees, and what the ledger recorded beside it: an `Answer` with `pasid` and `reason` always present. */
+export interface Outcome extends Omit<Answer, 'pasid' | 'reason'> {
+  /** The seq of the request's entry in the log. */
+  seq: number;
+  pasid: number | null;
+  reason: Reason | null;
+  /** True when a request id matched an earlier request: nothing new was written. */
+  replayed?: boolean;
 }
 
 /** The meaning of a `VFIO_IOMMU_GET_INFO` reply, decoded from the bytes the kernel wrote. */
@@ -116,14 +130,8 @@ export interface IommuInfoMeaning {
 /** The machines a transition can name. */
 export type MachineName = 'vm' | 'container' | 'group' | 'vfio_mm' | 'pasid' | 'module_param' | 'device' | 'viommu';
 
-/** A transition before the ledger gives it a seq, a time and a cause. */
-export interface TransitionDraft {
-  machine: MachineName;
-  event: string;
-  from: string;
-  to: string;
-  [field: string]: unknown;
-}
+/** A transition before the ledger gives it a seq, a time and a cause: one of `Transition`, discriminated by machine and event. */
+export type TransitionDraft = Transition;
 
 /** Entry 1: the configuration the log was written with. */
 export interface ConfigEntry extends HostConfig {
@@ -134,7 +142,7 @@ export interface ConfigEntry extends HostConfig {
 }
 
 /** One request with its outcome. */
-export interface RequestEntry {
+export interface RequestEntry extends Answer {
   seq: number;
   at: string;
   type: 'request';
@@ -144,20 +152,17 @@ export interface RequestEntry {
   /** The request as given, without its id. */
   req: Record<string, unknown>;
   id?: string;
-  ret: number;
-  pasid?: number;
-  reason?: string;
-  hex?: string;
-  info?: IommuInfoMeaning;
-  value?: number;
 }
 
 /** One state change of one machine, caused by the request at `cause`. */
-export interface TransitionEntry extends TransitionDraft {
+export type TransitionEntry = Transition & {
   seq: number;
   at: string;
   type: 'transition';
   cause: number;
-}
+};
 
 export type Entry = ConfigEntry | RequestEntry | TransitionEntry;
+
+/** The transition entries of one machine (or several), narrowed from `TransitionEntry`. */
+export type TransitionEntryOf<M extends MachineName> = Extract<TransitionEntry, { machine: M }>;

@@ -1,6 +1,6 @@
 import { pasidView, type PasidView } from './device_image.js';
 import { guestEcaps } from './pci_access.js';
-import { PCI_PASID_CTRL } from '../uapi/pci_pasid_cap.js';
+import { readPasidCtrl } from '../uapi/pci_pasid_cap.js';
 import type { HostState } from './state.js';
 
 /** The host as plain data, the shape `state --json` prints and `replay` returns. */
@@ -66,7 +66,7 @@ export function viewState(s: HostState, vm?: string): StateView {
     devices: [...s.devices.values()].map((d) => ({
       bdf: d.bdf, group: d.group, is_vf: d.is_vf, state: d.state, cfg_size: d.cfgSize,
       pasid_view: pasidView(d), pasid_offset: d.pasidOffset,
-      pasid_ctrl: d.pasidOffset === null ? null : d.phys[d.pasidOffset + PCI_PASID_CTRL]! | (d.phys[d.pasidOffset + PCI_PASID_CTRL + 1]! << 8),
+      pasid_ctrl: d.pasidOffset === null ? null : readPasidCtrl(d.phys, d.pasidOffset),
       guest_ecaps: guestEcaps(d),
     })),
   };

@@ -1,5 +1,6 @@
 import type { HostState } from '../model/state.js';
 import type { Entry, RequestEntry, TransitionEntry } from '../model/types.js';
+import { hex } from '../uapi/bytes.js';
 import { errnoName } from '../uapi/errno.js';
 import {
   configAccessFacts, containerFacts, deviceFacts, groupFacts, lowestFree, ownerFacts, pasidAsk, vfioMmFacts, viommuFacts, vmFacts,
@@ -128,7 +129,7 @@ function lookups(opened: OpenedLog): GuestLookups {
       for (const r of rows) {
         const t = JSON.parse(r.entry) as TransitionEntry;
         if (t.machine === 'vm') return null; // a start (or an end) resets the vIOMMU: nothing since
-        if (t.event === 'VCMD_DONE') return t;
+        if (t.machine === 'viommu' && t.event === 'VCMD_DONE') return t;
       }
       return null;
     },
@@ -320,7 +321,6 @@ function v7Why(e: RequestEntry, f: Record<string, unknown>, s: HostState): strin
   return out;
 }
 
-const hex = (v: number): string => `0x${v.toString(16)}`;
 
 interface AdjustFact { quota: number; set_quota: number; ret: number; errno: string | null }
 

@@ -1,8 +1,8 @@
 import { pasidView } from '../model/device_image.js';
-import { chunks } from '../model/pci_access.js';
+import { capStart, chunks } from '../model/pci_access.js';
 import { PCI_CAP_ID_INVALID } from '../model/pci_config.js';
 import { hasIommuDomain, type HostState } from '../model/state.js';
-import { PCI_CFG_SPACE_SIZE, PCI_EXT_CAP_PASID_SIZEOF, PCI_PASID_CAP, PCI_PASID_CTRL } from '../uapi/pci_pasid_cap.js';
+import { PCI_CFG_SPACE_SIZE, PCI_EXT_CAP_PASID_SIZEOF, PCI_PASID_CAP, PCI_PASID_CTRL, readPasidCtrl } from '../uapi/pci_pasid_cap.js';
 import { decodePasidRequestV1 } from '../uapi/pasid_request_v1.js';
 import { decodePasidRequestV7 } from '../uapi/pasid_request_v7.js';
 
@@ -146,7 +146,7 @@ export function deviceFacts(s: HostState, bdf: string | undefined) {
   return {
     bdf: d.bdf, group: d.group, state: d.state, is_vf: d.is_vf, cfg_size: d.cfgSize,
     pasid_view: pasidView(d), pasid_offset: at, exposure: s.config.pasid_cap_exposure,
-    pasid_ctrl: at === null ? null : d.phys[at + PCI_PASID_CTRL]! | (d.phys[at + PCI_PASID_CTRL + 1]! << 8),
+    pasid_ctrl: at === null ? null : readPasidCtrl(d.phys, at),
     container: c?.container ?? null, container_state: c?.state ?? null, vm: c?.vm ?? null,
     device_fd: c?.state === 'iommu_set',
   };
@@ -226,9 +226,3 @@ export function configAccessFacts(s: HostState, bdf: string | undefined, offset:
   return out;
 }
 
-/** `vfio_find_cap_start`: the first byte of the run the same capability claims. */
-function capStart(map: Uint8Array, pos: number): number {
-  const cap = map[pos];
-  while (pos - 1 >= PCI_CFG_SPACE_SIZE && map[pos - 1] === cap) pos--;
-  return pos;
-}

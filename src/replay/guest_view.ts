@@ -1,10 +1,12 @@
 import type { HostState } from '../model/state.js';
 import { supportsPasidRequests } from '../model/state.js';
-import type { IommuInfoMeaning, RequestEntry, TransitionEntry } from '../model/types.js';
+import type { IommuInfoMeaning, RequestEntry, TransitionEntry, TransitionEntryOf } from '../model/types.js';
+import { hex } from '../uapi/bytes.js';
 import { errnoName } from '../uapi/errno.js';
 import { VFIO_IOMMU_PASID_REQS, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, VFIO_IOMMU_TYPE1_INFO_CAP_NESTING } from '../uapi/iommu_info.js';
 import { decodePciExtCapHeader, PCI_PASID_CTRL_ENABLE, PCI_PASID_CTRL_EXEC, PCI_PASID_CTRL_PRIV } from '../uapi/pci_pasid_cap.js';
-import { decodeVcmd, decodeVcrsp, VTD_VCMD_ALLOC_PASID, VTD_VCMD_FREE_PASID } from '../uapi/vtd_vcmd.js';
+import { decodeVcmd } from '../uapi/vtd_vcmd.js';
+import { vcrspFacts, type VcrspFacts } from '../model/guest_vocab.js';
 import { configAccessFacts, containerFacts, deviceFacts, viommuFacts, type ConfigAccessFacts } from './facts.js';
 
 /**
@@ -18,17 +20,6 @@ import { configAccessFacts, containerFacts, deviceFacts, viommuFacts, type Confi
 export const ENABLE_DROPPED_SENTENCE = 'the guest tried to enable PASID on a read-only capability: the write was dropped and reported as success';
 
 /** A VCRSP value decoded: status in bits 2:1 (named after the command that left it), the result from bit 8. */
-export interface VcrspFacts {
-  vcrsp: number;
-  hex: string;
-  in_progress: boolean;
-  status: number;
-  /** `success`, `undefined_command`, `no_pasid_available` (after ALLOC), `invalid_pasid` (after FREE). */
-  status_name: string;
-  /** The PASID an ALLOC handed the guest (status 0 after ALLOC), else null. */
-  pasid: number | null;
-  result: number;
-}
 
 /** A guest's VCMD write: what it wrote, the walk, what it reads back. */
 export interface VcmdWriteView {
@@ -88,45 +79,12 @@ export type GuestView = VcmdWriteView | VcmdReadView | ConfigAccessView | GetInf
 /** Where `guestView` reads what it cannot find in the state: the last virtual command of a vm. */
 export interface GuestLookups {
   /** The last `viommu VCMD_DONE` of a vm before `seq`, if it is after the vm's last start. */
-  lastVcmdDone(vm: string, seq: number): TransitionEntry | null;
+  lastVcmdDone(vm: string, seq: number): Extract<TransitionEntryOf<'viommu'>, { event: 'VCMD_DONE' }> | null;
 }
 
-const hex = (v: number): string => `0x${v.toString(16)}`;
 
-/**
- * The reasons of a config_write none of whose bytes (or, for the first chunk that decided
- * the reason, not all) reached the hardware: vfio-pci dropped it and reported success.
- *
- * @example
- * DROPPED_WRITE_REASONS.has('pasid_enable_dropped'); // true
- */
-export const DROPPED_WRITE_REASONS: ReadonlySet<string> = new Set(['pasid_enable_dropped', 'pasid_cap_read_only', 'read_only_capability', 'standard_space_not_modelled']);
 
-/**
- * The name of the VCRSP status a guest's VCMD write left, from its recorded outcome:
- * `success`, `no_pasid_available`, `invalid_pasid`, `undefined_command`, or the drop
- * (`dropped_no_pas`, `dropped_in_progress`); `refused` for a vm not running.
- *
- * @example
- * vcmdOutcome({ op: 'vcmd_write', ret: 0, reason: 'no_pasid_available', value: 4 } as RequestEntry); // 'no_pasid_available'
- */
-export function vcmdOutcome(e: RequestEntry): string {
-  if (e.ret < 0) return 'refused';
-  if (e.reason === 'dropped_no_pas' || e.reason === 'dropped_in_progress') return e.reason;
-  const cmd = typeof e.req.value === 'number' ? decodeVcmd(e.req.value)?.cmd ?? null : null;
-  return typeof e.value === 'number' ? vcrspFacts(e.value, cmd)?.status_name ?? 'unknown' : 'unknown';
-}
 
-/**
- * The command a guest's VCMD write carried: `ALLOC`, `FREE` or `undefined`.
- *
- * @example
- * vcmdCommand(0x502); // 'FREE'
- */
-export function vcmdCommand(value: unknown): 'ALLOC' | 'FREE' | 'undefined' {
-  const d = typeof value === 'number' ? decodeVcmd(value) : null;
-  return d?.op === 'alloc' ? 'ALLOC' : d?.op === 'free' ? 'FREE' : 'undefined';
-}
 
 const DROPPED_WHY: Record<string, string> = {
   pasid_enable_dropped: ENABLE_DROPPED_SENTENCE,
@@ -135,22 +93,6 @@ const DROPPED_WHY: Record<string, string> = {
   standard_space_not_modelled: 'the write is in the standard config space, which this model does not virtualise: dropped, reported as success',
 };
 
-/**
- * A VCRSP value decoded, naming status 2 after the command that left it.
- *
- * @example
- * vcrspFacts(0x4, 1).status_name; // 'no_pasid_available'
- */
-export function vcrspFacts(value: number, cmd: number | null): VcrspFacts | null {
-  const r = decodeVcrsp(value);
-  if (!r) return null;
-  const name = r.status === 0 ? 'success' : r.status === 1 ? 'undefined_command' : r.status === 3 ? 'reserved'
-    : cmd === VTD_VCMD_FREE_PASID ? 'invalid_pasid' : cmd === VTD_VCMD_ALLOC_PASID ? 'no_pasid_available' : 'no_pasid_available_or_invalid_pasid';
-  return {
-    vcrsp: value, hex: hex(value), in_progress: r.ip, status: r.status, status_name: name,
-    pasid: r.status === 0 && !r.ip && cmd === VTD_VCMD_ALLOC_PASID ? r.result : null, result: r.result,
-  };
-}
 
 function sawText(v: VcrspFacts | null): string {
   if (!v) return 'a VCRSP value that does not decode';
@@ -221,7 +163,7 @@ function vcmdReadView(e: RequestEntry, look: GuestLookups): VcmdReadView {
     return { kind: 'vcmd_read', saw: null, left_by: null, said: [`vm ${vm ?? '?'} is not running (${e.reason ?? errnoName(e.ret)}): there is no vIOMMU to read`] };
   }
   const done = vm === undefined ? null : look.lastVcmdDone(vm, e.seq);
-  const saw = vcrspFacts(e.value, done ? (done.cmd as number) : null);
+  const saw = vcrspFacts(e.value, done ? done.cmd : null);
   const said = [`the guest read ${sawText(saw)}`, done ? `left by the vcmd_write at seq ${done.cause} (command ${String(done.cmd)})` : 'no command since the vm started: VCRSP is at its reset value'];
   return { kind: 'vcmd_read', saw, left_by: done?.cause ?? null, said };
 }

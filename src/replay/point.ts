@@ -57,3 +57,31 @@ export function resolvePoint(log: EntryLog, p: Point): number {
   }
   return row.seq;
 }
+
+/** A request entry and the span of entries it caused: its transitions are `seq + 1 .. last`. */
+export interface RequestSpan {
+  seq: number;
+  op: string;
+  /** The last entry the request caused; `seq` itself when it caused none. */
+  last: number;
+}
+
+/**
+ * The request a seq belongs to: the request entry itself, or the request that caused the
+ * transition at `seq`. Null for the configuration entry and for entries no request caused.
+ * A request's transitions follow it directly (one transaction), so the span is contiguous.
+ *
+ * @example
+ * requestSpan(log, 53); // { seq: 53, op: 'pasid_alloc', last: 53 } (refused: no transitions)
+ */
+export function requestSpan(log: EntryLog, seq: number): RequestSpan | null {
+  const row = log.row(seq);
+  if (!row) return null;
+  const e = JSON.parse(row.entry) as { type: string; op?: string; cause?: number };
+  const at = e.type === 'request' ? seq : e.type === 'transition' && typeof e.cause === 'number' ? e.cause : null;
+  if (at === null) return null;
+  const req = at === seq ? e : (JSON.parse(log.row(at)?.entry ?? '{}') as { type?: string; op?: string });
+  if (req.type !== 'request') return null;
+  const last = (log.db.prepare('SELECT max(seq) AS last FROM entries WHERE cause = ?').get(at) as { last: number | null }).last;
+  return { seq: at, op: String(req.op), last: last ?? at };
+}

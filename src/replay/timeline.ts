@@ -3,7 +3,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Entry, RequestEntry, TransitionEntry } from '../model/types.js';
 import { kyselyOver } from '../store/migrate.js';
 import { queryEntries } from './entries.js';
-import { DROPPED_WRITE_REASONS, vcmdOutcome } from './guest_view.js';
+import { DROPPED_WRITE_REASONS, vcmdOutcome } from '../model/guest_vocab.js';
 import { openSource, type ReplaySource } from './source.js';
 
 /** Whose life to tell: one vm, one PASID, one mm token, or one PCI function (bdf). */
@@ -221,10 +221,11 @@ function holdings(entries: Entry[], opOf: (seq: number) => string | null): Pasid
 function generations(entries: Entry[]): MmGeneration[] {
   const byId = new Map<number, MmGeneration>();
   for (const t of transitions(entries)) {
-    const id = t.vfio_mm as number;
+    if (t.machine !== 'vfio_mm' && t.machine !== 'pasid') continue;
+    const id = t.vfio_mm;
     if (t.machine === 'vfio_mm' && t.event === 'CREATE') {
       byId.set(id, {
-        vfio_mm: id, gen: t.gen as number, quota: t.quota as number, set_quota: t.set_quota as number, created_seq: t.seq, released_seq: null,
+        vfio_mm: id, gen: t.gen, quota: t.quota, set_quota: t.set_quota, created_seq: t.seq, released_seq: null,
         allocated: [], freed: [], reclaimed: [], held: [],
       });
       continue;
@@ -232,12 +233,12 @@ function generations(entries: Entry[]): MmGeneration[] {
     const g = byId.get(id);
     if (!g) continue;
     if (t.machine === 'vfio_mm' && t.event === 'QUOTA_ADJUST') {
-      g.quota = t.quota as number;
-      g.set_quota = t.set_quota as number;
+      g.quota = t.quota;
+      g.set_quota = t.set_quota;
     }
     if (t.machine === 'vfio_mm' && t.event === 'RELEASE') g.released_seq = t.seq;
     if (t.machine !== 'pasid') continue;
-    const pasid = t.pasid as number;
+    const pasid = t.pasid;
     if (t.event === 'ALLOC') {
       g.allocated.push(pasid);
       g.held.push(pasid);
@@ -254,7 +255,7 @@ function lives(entries: Entry[], vm: string): VmLife[] {
   const out: VmLife[] = [];
   for (const t of transitions(entries)) {
     if (t.machine !== 'vm' || t.vm !== vm) continue;
-    if (t.event === 'VM_START') out.push({ mm: t.mm as string, started_seq: t.seq, ended_seq: null, end: null });
+    if (t.event === 'VM_START') out.push({ mm: t.mm, started_seq: t.seq, ended_seq: null, end: null });
     else if (out.length > 0) {
       const life = out[out.length - 1]!;
       life.ended_seq = t.seq;

@@ -66,3 +66,11 @@ export function writeU32LE(buf: Uint8Array, offset: number, value: number): void
   buf[offset + 2] = (value >>> 16) & 0xff;
   buf[offset + 3] = (value >>> 24) & 0xff;
 }
+
+/**
+ * A register, offset or flag value as the kernel prints it: lower-case hex with `0x`.
+ * @example hex(0x3b7a) // '0x3b7a'
+ */
+export function hex(v: number): string {
+  return `0x${v.toString(16)}`;
+}

@@ -209,3 +209,12 @@ export function decodePciPasidCap(bytes: Uint8Array, offset = 0): PciPasidCap | 
 function isIntIn(n: unknown, lo: number, hi: number): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n >= lo && n <= hi;
 }
+
+/**
+ * The PASID control register (16-bit, little-endian) of the capability at `capOffset`
+ * in a function's config-space bytes.
+ * @example readPasidCtrl(config, 0x148) & PCI_PASID_CTRL_ENABLE // PASID enabled?
+ */
+export function readPasidCtrl(config: Uint8Array, capOffset: number): number {
+  return config[capOffset + PCI_PASID_CTRL]! | (config[capOffset + PCI_PASID_CTRL + 1]! << 8);
+}

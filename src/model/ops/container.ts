@@ -16,7 +16,7 @@ export function containerOpen(s: HostState, req: { vm: string; container: string
   if (!vmGuards.isRunning(vm.state)) return refuse(-ESRCH, 'vm_not_running', req.vm);
   if (s.containers.has(req.container)) return refuse(-EEXIST, 'container_exists', req.vm);
   const plan = new Plan(s);
-  plan.step('container', 'OPEN', 'none', { container: req.container, vm: req.vm });
+  plan.step('container', 'OPEN', { container: req.container, vm: req.vm });
   return accept(plan, { ret: 0, vm: req.vm });
 }
 
@@ -58,7 +58,7 @@ export function setIommu(s: HostState, req: { container: string; type: string | 
   // vfio_ioctl_set_iommu only offers a no-IOMMU container to the no-IOMMU driver, and back.
   if ((type.name === 'VFIO_NOIOMMU_IOMMU') !== (containerNoiommu(s, c) === true)) return refuse(-ENODEV, 'noiommu_mismatch', vm);
   const plan = new Plan(s);
-  plan.step('container', 'SET_IOMMU', 'unset', { container: c.container, vm: c.vm, iommu_type: type.name });
+  plan.step('container', 'SET_IOMMU', { container: c.container, vm: c.vm, iommu_type: type.name });
   if (type.name === 'VFIO_NOIOMMU_IOMMU') return accept(plan, { ret: 0, vm });
   const caller = s.vms.get(vm);
   if (!caller) throw new Error(`bug: caller ${vm} resolved but unknown`);
@@ -95,19 +95,19 @@ function setIommuV7(plan: Plan, c: ContainerState, vm: string, mm: string, type:
  * is created, reserving the current `pasid_quota` from capacity. Returns the reason
  * to record when creation fails for capacity (the caller decides what that means).
  */
-export function getVfioMm(plan: Plan, mm: string, c: ContainerState): string | undefined {
+export function getVfioMm(plan: Plan, mm: string, c: ContainerState): 'capacity_exhausted' | undefined {
   const s = plan.state;
   const live = s.liveByMm.get(mm);
   if (live !== undefined) {
     const refs = plan.refsOf(live) + 1;
-    plan.step('vfio_mm', 'GET', 'live', { vfio_mm: live, mm, container: c.container, refs });
+    plan.step('vfio_mm', 'GET', { vfio_mm: live, mm, container: c.container, refs });
     plan.setRefs(live, refs);
     return undefined;
   }
   const quota = s.pasidQuota;
   if (vfioMmGuards.capacityExhausted(quota, s.capacityAvail)) return 'capacity_exhausted';
   const id = s.lastVfioMm + 1;
-  plan.step('vfio_mm', 'CREATE', 'none', {
+  plan.step('vfio_mm', 'CREATE', {
     vfio_mm: id, mm, gen: (s.mmGen.get(mm) ?? 0) + 1, container: c.container, refs: 1, quota, set_quota: quota,
   });
   plan.setRefs(id, 1);

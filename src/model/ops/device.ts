@@ -1,10 +1,11 @@
 import { EEXIST, EFAULT, EINVAL, ENODEV } from '../../uapi/errno.js';
-import { PCI_PASID_CTRL } from '../../uapi/pci_pasid_cap.js';
+import { readPasidCtrl } from '../../uapi/pci_pasid_cap.js';
 import { deviceGuards } from '../../../machines/device.js';
 import { accept, refuse, type Decision } from '../decision.js';
 import { deviceConfigOf, pasidView, type DeviceAddFields } from '../device_image.js';
 import { readConfig, writeConfig } from '../pci_access.js';
 import { Plan } from '../plan.js';
+import type { TransitionFields } from '../transitions.js';
 import type { DeviceState, HostState } from '../state.js';
 
 /**
@@ -23,13 +24,15 @@ export function deviceAdd(s: HostState, req: { group: string; bdf: string } & De
   if (deviceGuards.isPresent(prior?.state)) return refuse(-EEXIST, 'device_exists');
   const cfg = deviceConfigOf(req, s.config.pasid_cap_exposure);
   const plan = new Plan(s);
-  const fields: Record<string, unknown> = { bdf: req.bdf, group: req.group, is_vf: req.is_vf === true };
-  for (const k of ['pasid_cap', 'ecaps_before', 'ecaps_after', 'config_hex'] as const) if (req[k] !== undefined) fields[k] = req[k];
-  fields.cfg_size = cfg.cfgSize;
-  fields.pasid_view = pasidView(cfg);
-  fields.pasid_offset = cfg.pasidOffset;
-  fields.exposure = s.config.pasid_cap_exposure;
-  plan.step('device', 'ADD', prior?.state ?? 'none', fields);
+  const fields: TransitionFields['device']['ADD'] = {
+    bdf: req.bdf, group: req.group, is_vf: req.is_vf === true,
+    cfg_size: cfg.cfgSize, pasid_view: pasidView(cfg), pasid_offset: cfg.pasidOffset, exposure: s.config.pasid_cap_exposure,
+  };
+  if (req.pasid_cap !== undefined) fields.pasid_cap = req.pasid_cap;
+  if (req.ecaps_before !== undefined) fields.ecaps_before = req.ecaps_before;
+  if (req.ecaps_after !== undefined) fields.ecaps_after = req.ecaps_after;
+  if (req.config_hex !== undefined) fields.config_hex = req.config_hex;
+  plan.step('device', 'ADD', fields);
   return accept(plan, { ret: 0 });
 }
 
@@ -38,7 +41,7 @@ export function deviceRemove(s: HostState, req: { bdf: string }): Decision {
   const d = s.devices.get(req.bdf);
   if (!deviceGuards.isPresent(d?.state)) return refuse(-ENODEV, 'no_such_device');
   const plan = new Plan(s);
-  plan.step('device', 'REMOVE', 'present', { bdf: req.bdf, group: d!.group });
+  plan.step('device', 'REMOVE', { bdf: req.bdf, group: d!.group });
   return accept(plan, { ret: 0 });
 }
 
@@ -90,14 +93,14 @@ export function configWrite(s: HostState, req: { bdf: string; offset: number; si
   const eff = writeConfig(d, req.offset, req.size, req.value);
   const plan = new Plan(s);
   if (eff.raw.length > 0) {
-    const fields: Record<string, unknown> = { bdf: d.bdf, group: d.group, vm, raw: eff.raw };
+    const fields: TransitionFields['device']['CONFIG_WRITE'] = { bdf: d.bdf, group: d.group, vm, raw: eff.raw };
     if (d.pasidOffset !== null) {
       // The PASID control register as the hardware holds it after the write: what audit asks about.
       const after = Uint8Array.from(d.phys);
       for (const w of eff.raw) after.set(Buffer.from(w.hex, 'hex'), w.offset);
-      fields.pasid_ctrl = after[d.pasidOffset + PCI_PASID_CTRL]! | (after[d.pasidOffset + PCI_PASID_CTRL + 1]! << 8);
+      fields.pasid_ctrl = readPasidCtrl(after, d.pasidOffset);
     }
-    plan.step('device', 'CONFIG_WRITE', 'present', fields);
+    plan.step('device', 'CONFIG_WRITE', fields);
   }
   return accept(plan, { ret: 0, vm, reason: eff.note });
 }

@@ -35,7 +35,7 @@ export function groupAttach(
     return refuse(-EINVAL, 'nesting_one_group', vm);
   }
   const plan = new Plan(s);
-  plan.step('group', 'SET_CONTAINER', 'detached', { group: req.group, container: c.container, iommu_backed: iommuBacked, noiommu });
+  plan.step('group', 'SET_CONTAINER', { group: req.group, container: c.container, iommu_backed: iommuBacked, noiommu });
   return accept(plan, { ret: 0, vm });
 }
 

@@ -14,6 +14,6 @@ export function setPasidQuota(s: HostState, req: { value: number; actor?: string
   if (!moduleParamGuards.validQuota(req.value)) return refuse(-EINVAL, 'bad_value');
   if (!moduleParamGuards.namesActor(req.actor)) return refuse(-EINVAL, 'no_actor');
   const plan = new Plan(s);
-  plan.step('module_param', 'SET', 'writable', { name: 'pasid_quota', old: s.pasidQuota, value: req.value, actor: req.actor });
+  plan.step('module_param', 'SET', { name: 'pasid_quota', old: s.pasidQuota, value: req.value, actor: req.actor });
   return accept(plan, { ret: 0 });
 }

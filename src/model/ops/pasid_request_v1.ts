@@ -3,6 +3,7 @@ import { decodePasidRequestV1, writePasidResultV1 } from '../../uapi/pasid_reque
 import { pasidGuards } from '../../../machines/pasid.js';
 import { vfioMmGuards } from '../../../machines/vfio_mm.js';
 import { accept, refuse, type Decision } from '../decision.js';
+import type { Reason } from '../reason.js';
 import { Plan } from '../plan.js';
 import { hasIommuDomain, type ContainerState, type HostState, type VfioMmState } from '../state.js';
 import { resolveContainer } from './caller.js';
@@ -42,7 +43,7 @@ function alloc(s: HostState, c: ContainerState, vm: string, min: number, max: nu
   if (vfioMmGuards.quotaExhausted(mm.pasids.size, setQuota)) return withPlan(plan, -EFAULT, 'quota_exhausted', vm);
   const pasid = s.ids.findLowest(min, max);
   if (pasid < 0) return withPlan(plan, -EFAULT, 'range_exhausted', vm);
-  plan.step('pasid', 'ALLOC', 'free', { pasid, vfio_mm: mm.vfio_mm, mm: mm.mm, container: c.container });
+  plan.step('pasid', 'ALLOC', { pasid, vfio_mm: mm.vfio_mm, mm: mm.mm, container: c.container });
   // The id 0 is handed out by the allocator but the caller fails; it stays in the set (quirk).
   if (pasidGuards.isRidPasid(pasid)) return accept(plan, { ret: -EFAULT, pasid, reason: 'pasid_zero', vm });
   const hex = buf ? withResult(buf, pasid) : undefined;
@@ -62,7 +63,7 @@ function lazyQuotaAdjust(plan: Plan, mm: VfioMmState): number {
   if (vfioMmGuards.adjustBelowHeld(quota, mm.pasids.size)) ret = -EINVAL;
   else if (vfioMmGuards.adjustOverCapacity(quota, s.capacityAvail)) ret = -ENOSPC;
   const setQuota = ret === 0 ? quota : mm.set_quota;
-  plan.step('vfio_mm', 'QUOTA_ADJUST', 'live', { vfio_mm: mm.vfio_mm, mm: mm.mm, quota, set_quota: setQuota, old_set_quota: mm.set_quota, ret });
+  plan.step('vfio_mm', 'QUOTA_ADJUST', { vfio_mm: mm.vfio_mm, mm: mm.mm, quota, set_quota: setQuota, old_set_quota: mm.set_quota, ret });
   return setQuota;
 }
 
@@ -75,11 +76,11 @@ function free(s: HostState, c: ContainerState, vm: string, pasid: number): Decis
   if (!pasidGuards.isAllocated(owner)) return { ...refuse(-ENOENT, 'not_allocated', vm), pasid };
   if (!pasidGuards.isOwner(owner, mm.vfio_mm)) return { ...refuse(-EACCES, 'not_owner', vm), pasid };
   const plan = new Plan(s);
-  plan.step('pasid', 'FREE', 'allocated', { pasid, vfio_mm: mm.vfio_mm, mm: mm.mm, container: c.container });
+  plan.step('pasid', 'FREE', { pasid, vfio_mm: mm.vfio_mm, mm: mm.mm, container: c.container });
   return accept(plan, { ret: 0, pasid, vm });
 }
 
-function withPlan(plan: Plan, ret: number, reason: string, vm: string): Decision {
+function withPlan(plan: Plan, ret: number, reason: Reason, vm: string): Decision {
   return accept(plan, { ret, reason, vm });
 }
 

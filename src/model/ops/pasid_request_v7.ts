@@ -44,7 +44,7 @@ function alloc(s: HostState, c: ContainerState, vm: string, mm: VfioMmState, min
   const pasid = s.ids.findLowest(min, max);
   if (pasid < 0) return refuse(-ENOSPC, 'range_exhausted', vm);
   const plan = new Plan(s);
-  plan.step('pasid', 'ALLOC', 'free', { pasid, vfio_mm: mm.vfio_mm, mm: mm.mm, container: c.container });
+  plan.step('pasid', 'ALLOC', { pasid, vfio_mm: mm.vfio_mm, mm: mm.mm, container: c.container });
   const reason = pasidGuards.isRidPasid(pasid) ? 'pasid_zero' : undefined;
   return accept(plan, { ret: pasid, pasid, vm, reason });
 }
@@ -57,6 +57,6 @@ function alloc(s: HostState, c: ContainerState, vm: string, mm: VfioMmState, min
 function freeRange(s: HostState, c: ContainerState, vm: string, mm: VfioMmState, min: number, max: number): Decision {
   const plan = new Plan(s);
   const mine = [...mm.pasids].filter((p) => p >= min && p <= max).sort((a, b) => a - b);
-  for (const pasid of mine) plan.step('pasid', 'FREE', 'allocated', { pasid, vfio_mm: mm.vfio_mm, mm: mm.mm, container: c.container });
+  for (const pasid of mine) plan.step('pasid', 'FREE', { pasid, vfio_mm: mm.vfio_mm, mm: mm.mm, container: c.container });
   return accept(plan, { ret: 0, vm, reason: mine.length === 0 ? 'none_owned' : undefined });
 }

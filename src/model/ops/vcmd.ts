@@ -1,5 +1,7 @@
 import { ESRCH } from '../../uapi/errno.js';
 import { encodePasidRequestV1 } from '../../uapi/pasid_request_v1.js';
+import type { Reason } from '../reason.js';
+import type { VcmdTry } from '../transitions.js';
 import { encodePasidRequestV7 } from '../../uapi/pasid_request_v7.js';
 import { PASID_MAX, VFIO_IOMMU_FLAG_ALLOC_PASID, VFIO_IOMMU_FLAG_FREE_PASID, VFIO_IOMMU_PASID_ALLOC, VFIO_IOMMU_PASID_FREE } from '../../uapi/vfio.js';
 import {
@@ -17,12 +19,7 @@ import { pasidRequestV1 } from './pasid_request_v1.js';
 import { pasidRequestV7 } from './pasid_request_v7.js';
 
 /** One container QEMU tried for a guest command, and what the host answered. */
-export interface VcmdTry {
-  container: string;
-  ret: number;
-  reason?: string;
-  pasid?: number;
-}
+export type { VcmdTry } from '../transitions.js';
 
 function runningVm(s: HostState, vm: string): VmState | Decision {
   const v = s.vms.get(vm);
@@ -60,11 +57,11 @@ export function vcmdWrite(s: HostState, req: { vm: string; value: number }): Dec
   const cmd = decodeVcmd(req.value);
   if (!cmd) throw new Error(`bug: vcmd value ${req.value} passed parseRequest but does not decode`);
   const plan = new Plan(s);
-  plan.step('viommu', 'VCMD_START', 'ready', { vm: req.vm, cmd: cmd.cmd, value: req.value, vcrsp: VTD_VCRSP_IP });
+  plan.step('viommu', 'VCMD_START', { vm: req.vm, cmd: cmd.cmd, value: req.value, vcrsp: VTD_VCRSP_IP });
   let status: number;
   let result = 0;
   let pasid: number | undefined;
-  let reason: string | undefined;
+  let reason: Reason | undefined;
   let tries: VcmdTry[] = [];
   if (cmd.op === null) {
     status = VTD_VCMD_UNDEFINED_CMD;
@@ -83,7 +80,7 @@ export function vcmdWrite(s: HostState, req: { vm: string; value: number }): Dec
     }
   }
   const vcrsp = encodeVcrsp({ ip: false, status, result });
-  plan.step('viommu', 'VCMD_DONE', 'in_progress', {
+  plan.step('viommu', 'VCMD_DONE', {
     vm: req.vm, cmd: cmd.cmd, status, vcrsp, ...(pasid !== undefined ? { pasid } : {}), tries,
   });
   return accept(plan, { ret: 0, vm: req.vm, pasid, reason, value: vcrsp });
@@ -94,7 +91,7 @@ export function vcmdWrite(s: HostState, req: { vm: string; value: number }): Dec
  * lazy quota adjust) is evolved into a private copy, so the next try sees it as the
  * kernel would; the common case copies nothing.
  */
-function walk(s: HostState, v: VmState, plan: Plan, op: 'alloc' | 'free', operand: number): { ok: boolean; pasid?: number; reason?: string; tries: VcmdTry[] } {
+function walk(s: HostState, v: VmState, plan: Plan, op: 'alloc' | 'free', operand: number): { ok: boolean; pasid?: number; reason?: Reason; tries: VcmdTry[] } {
   const tries: VcmdTry[] = [];
   let cur = s;
   for (const id of v.containers) {

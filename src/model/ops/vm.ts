@@ -14,7 +14,7 @@ export function vmStart(s: HostState, req: { vm: string; mm: string; vccap?: num
   const vm = s.vms.get(req.vm);
   if (vm && vmGuards.isRunning(vm.state)) return refuse(-EEXIST, 'vm_exists', req.vm);
   const plan = new Plan(s);
-  plan.step('vm', 'VM_START', vm?.state ?? 'none', { vm: req.vm, mm: req.mm, ...(req.vccap !== undefined ? { vccap: req.vccap } : {}) });
+  plan.step('vm', 'VM_START', { vm: req.vm, mm: req.mm, ...(req.vccap !== undefined ? { vccap: req.vccap } : {}) });
   return accept(plan, { ret: 0, vm: req.vm });
 }
 
@@ -32,6 +32,6 @@ export function vmEnd(s: HostState, req: { vm: string }, event: 'VM_EXIT' | 'VM_
     const c = s.containers.get(id);
     if (c && c.state !== 'closed') closeContainer(plan, c);
   }
-  plan.step('vm', event, 'running', { vm: req.vm, mm: vm.mm });
+  plan.step('vm', event, { vm: req.vm, mm: vm.mm });
   return accept(plan, { ret: 0, vm: req.vm });
 }
