@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 
-import { kyselyOver } from '../store/migrate.js';
+import { kyselyOver } from '../store/query.js';
 import type { Entry } from '../model/types.js';
 
 /** Which entries to read: every filter narrows. */

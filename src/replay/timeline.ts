@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Entry, RequestEntry, TransitionEntry } from '../model/types.js';
-import { kyselyOver } from '../store/migrate.js';
+import { kyselyOver } from '../store/query.js';
 import { queryEntries } from './entries.js';
 import { DROPPED_WRITE_REASONS, vcmdOutcome } from '../model/guest_vocab.js';
 import { openSource, type ReplaySource } from './source.js';

@@ -1,5 +1,6 @@
 export { openDatabase, StoreError, type OpenOptions } from './open.js';
-export { migrateToLatest, kyselyOver, MIGRATIONS_DIR } from './migrate.js';
+export { migrateToLatest, MIGRATIONS_DIR } from './migrate.js';
+export { kyselyOver } from './query.js';
 export { EntryLog, type LogRow, type LogHead } from './log.js';
 export { SnapshotStore, type SnapshotRow } from './snapshots.js';
 export { canonicalJson } from './canonical.js';

@@ -1,18 +1,11 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { FileMigrationProvider, Kysely, Migrator, SqliteDialect } from 'kysely';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { holdsLog, StoreError } from './open.js';
-import type { Database } from './schema.js';
 
 /** Where the compiled migrations are: `migrations/` beside `src/`. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
-
-/** A kysely instance over an open better-sqlite3 handle (the read side's query builder). */
-export function kyselyOver(db: BetterSqlite3.Database): Kysely<Database> {
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: db }) });
-}
 
 async function knownMigrations(): Promise<string[]> {
   const files = await fs.readdir(MIGRATIONS_DIR);
@@ -72,9 +65,10 @@ export async function migrateToLatest(db: BetterSqlite3.Database, label: string)
   db.exec('BEGIN IMMEDIATE');
   try {
     if (pendingMigrations(db, known, label).length > 0) {
-      const kysely = kyselyOver(db);
+      // kysely is loaded only when a migration is due: an up-to-date log opens without it.
+      const { FileMigrationProvider, Kysely, Migrator, SqliteDialect } = await import('kysely');
       const migrator = new Migrator({
-        db: kysely,
+        db: new Kysely<unknown>({ dialect: new SqliteDialect({ database: db }) }),
         provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR }),
         disableTransactions: true, // the BEGIN IMMEDIATE above is the transaction
       });
