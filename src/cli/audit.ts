@@ -8,6 +8,7 @@ import type { AuditReport } from '../audit/report.js';
 import { EntryLog } from '../store/log.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { openDatabase } from '../store/open.js';
+import { escapeControls, jsonText, showName } from '../text/escape.js';
 import { CliError } from './common.js';
 import { progress } from './progress.js';
 
@@ -15,7 +16,7 @@ type Format = 'text' | 'json' | 'csv' | 'html';
 
 const RENDER: Record<Format, (r: AuditReport) => string> = {
   text: formatText,
-  json: (r) => JSON.stringify(r, null, 2) + '\n',
+  json: (r) => jsonText(r, 2) + '\n',
   csv: formatCsv,
   html: formatHtml,
 };
@@ -72,7 +73,7 @@ export function registerAudit(program: Command): void {
           throw new CliError(`cannot write ${o.out}: ${(e as Error).message}`);
         }
         const broken = report.invariants.filter((i) => !i.holds);
-        process.stdout.write(`${report.ok ? 'every invariant holds' : `${broken.length} invariant(s) broken: ${broken.map((i) => `${i.id} at seq ${i.first!.seq}`).join(', ')}`} (${report.entries} entries); ${o.format} report written to ${o.out}\n`);
+        process.stdout.write(escapeControls(`${report.ok ? 'every invariant holds' : `${broken.length} invariant(s) broken: ${broken.map((i) => `${i.id} at seq ${i.first!.seq}`).join(', ')}`} (${report.entries} entries); ${o.format} report written to ${showName(o.out)}`) + '\n');
       }
       process.exitCode = report.ok ? 0 : 1;
     });

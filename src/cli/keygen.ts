@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync, writeFileSync } from 'node:fs';
 import { generateCheckpointKeys } from '../replay/checkpoint.js';
+import { showName } from '../text/escape.js';
 import { CliError } from './common.js';
 
 export function registerKeygen(program: Command): void {
@@ -22,6 +23,6 @@ export function registerKeygen(program: Command): void {
       } catch (e) {
         throw new CliError(`cannot write ${keyFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
-      process.stdout.write(`wrote ${keyFile} (private: keep it secret) and ${pubFile} (public: give it to auditors)\n`);
+      process.stdout.write(`wrote ${showName(keyFile)} (private: keep it secret) and ${showName(pubFile)} (public: give it to auditors)\n`);
     });
 }

@@ -4,6 +4,7 @@ import { RequestError } from '../model/request.js';
 import { StoreError } from '../store/open.js';
 import { registerAudit } from './audit.js';
 import { registerCheckpoint } from './checkpoint.js';
+import { escapeControls, safeLines } from '../text/escape.js';
 import { CliError } from './common.js';
 import { registerDemo } from './demo.js';
 import { registerDiff } from './diff.js';
@@ -43,10 +44,14 @@ try {
     // --help and --version exit 0; usage errors were printed by commander already.
     process.exitCode = e.exitCode === 0 ? 0 : 2;
   } else if (e instanceof CliError || e instanceof StoreError || e instanceof RequestError) {
-    process.stderr.write(`pasid-ledger: ${e.message}\n`);
+    process.stderr.write(`pasid-ledger: ${escapeControls(e.message)}\n`);
     process.exitCode = 2;
   } else {
-    process.stderr.write(`pasid-ledger: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    // The message may quote hostile input: escaped whole; the stack frames below it line by line.
+    const err = e instanceof Error ? e : new Error(String(e));
+    const stack = err.stack ?? '';
+    const frames = stack.indexOf('\n    at ') >= 0 ? stack.slice(stack.indexOf('\n    at ') + 1).split('\n') : [];
+    process.stderr.write(`pasid-ledger: internal error: ${escapeControls(`${err.name}: ${err.message}`)}\n${frames.length ? safeLines(frames) + '\n' : ''}`);
     process.exitCode = 70;
   }
 }
