@@ -124,7 +124,7 @@ export function formatHtml(r: AuditReport): string {
   h.push(`<div class="chart-wrap">${heldChartSvg(r.vms, r.head.seq)}<div id="tip"></div></div>`);
   h.push('<p class="muted">Solid: PASIDs held by the vm\'s vfio_mms (the most held in each stretch of the log). Dashed: the sum of their sets\' quotas.</p></section>');
 
-  h.push('<section id="invariants"><h2>Invariants (SEMANTICS section 8, and structural checks)</h2><table>');
+  h.push('<section id="invariants"><h2>Invariants (docs/kernel-behaviour.md section 8, and structural checks)</h2><table>');
   h.push(th('id', 'invariant', 'result', 'first seq', 'breaks', 'first break, or what must hold'));
   for (const i of r.invariants) {
     h.push(`<tr class="${i.holds ? 'holds' : 'broken'}" data-id="${esc(i.id)}">${td(i.id)}${td(i.name)}${td(i.holds ? 'holds' : 'BROKEN', 'res')}${num(i.first?.seq ?? '-')}${num(i.violations)}${td(i.first?.detail ?? i.statement)}</tr>`);

@@ -22,9 +22,9 @@ const RENDER: Record<Format, (r: AuditReport) => string> = {
 };
 
 const HELP = `
-Checks every invariant of SEMANTICS section 8 at every entry of the log (plus structural
-checks S1-S3) and names the first entry that breaks each; reports quotas per vm and per
-vfio_mm and the kernel quirks hit. Quirks alone do not fail the audit.
+Checks every invariant of docs/kernel-behaviour.md section 8 at every entry of the log
+(plus structural checks S1-S3) and names the first entry that breaks each; reports quotas
+per vm and per vfio_mm and the kernel quirks hit. Quirks alone do not fail the audit.
 
 Exit status: 0 every invariant holds, 1 at least one is broken, 2 bad input or unusable db.
 
