@@ -8,6 +8,8 @@ import { openLedger } from '../src/ledger.js';
 import { csvCell } from '../src/audit/format_csv.js';
 import { escapeControls, jsonText, showName } from '../src/text/escape.js';
 import { CLI, parseCsv, steppingClock, tmpDir } from './helpers.js';
+import { tamperedCopy } from './tamper.js';
+import { generateCheckpointKeys } from '../src/replay/checkpoint.js';
 
 /**
  * Output that cannot lie: names holding an OSC title sequence, BEL, CR, a newline that
@@ -195,6 +197,29 @@ s('demo with a hostile --db path, keygen and checkpoint with hostile file names 
   assert.is(bad.code, 2);
   clean('an error message', bad.err);
   assert.is(bad.err.trim().split('\n').length, 1, 'one line on stderr');
+});
+
+s('verify and replay --check-chain name a tampered row whose text holds hostile bytes, escaped', () => {
+  const bad = tamperedCopy(db, (x) => {
+    const row = x.prepare('SELECT entry FROM entries WHERE seq = 2').get() as { entry: string };
+    x.prepare('UPDATE entries SET entry = ?, vm = ? WHERE seq = 2').run(row.entry.replace('"vm":"', `"vm":"${JSON.stringify(H).slice(1, -1)}`), `x${H}`);
+  });
+  const key = join(dir, 'signer.key');
+  writeFileSync(key, generateCheckpointKeys().privatePem);
+  for (const args of [['verify', '--db', bad], ['replay', '--db', bad, '--at', '3', '--check-chain'], ['checkpoint', '--db', bad, '--key', key, '--out', join(dir, 'x.cp')]]) {
+    const r = cli(args);
+    assert.is(r.code, 1, `${args[0]} finds the tampered row: ${r.out}${r.err}`);
+    assert.ok(r.out.includes('seq 2'), r.out);
+    clean(args.join(' '), r.out);
+    clean(`${args.join(' ')} (stderr)`, r.err);
+  }
+});
+
+s('commander\'s own usage errors quote the bad argument escaped', () => {
+  const r = cli(['state', '--db', db, `--bogus${HA}`]);
+  assert.is(r.code, 2);
+  clean('unknown option', r.err);
+  assert.ok(r.err.includes('--bogus\\e]0;pwned'), r.err);
 });
 
 s.run();

@@ -21,6 +21,8 @@ const program = new Command('pasid-ledger')
   .description('VFIO PASID allocation as xstate machines over an append-only, hash-chained SQLite log')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
+  // commander quotes the offending argument in its messages: escaped like every output.
+  .configureOutput({ outputError: (str, write) => write(str.endsWith('\n') ? `${escapeControls(str.slice(0, -1))}\n` : escapeControls(str)) })
   .exitOverride();
 
 registerRun(program);
