@@ -50,6 +50,8 @@ let db = '';
 let head = 0;
 /** Entries worth explaining: the hostile vm_start and its transition, a denied ALLOC, the quota change, the crash and its first and last transitions. */
 let explained: number[] = [];
+/** The seq of the quota change (whose actor is hostile). */
+let quotaSeq = 0;
 
 s.before(async () => {
   dir = tmpDir();
@@ -73,6 +75,7 @@ s.before(async () => {
   const crash = l.request({ op: 'vm_crash', vm: VM }).seq;
   head = l.head().seq;
   explained = [2, 3, denied, quota, crash, crash + 1, head];
+  quotaSeq = quota;
   l.close();
 });
 
@@ -108,7 +111,7 @@ function commands(): Array<[string, string[]]> {
     ['timeline --vm', ['timeline', '--db', db, '--vm', VM]],
     ['timeline --mm', ['timeline', '--db', db, '--mm', MM]],
     ['timeline --pasid', ['timeline', '--db', db, '--pasid', '1']],
-    ['replay --at', ['replay', '--db', db, '--at', String(explained[4])]],
+    ['replay --at', ['replay', '--db', db, '--at', String(quotaSeq)]],
     ['replay --verify', ['replay', '--db', db, '--verify']],
     ['audit', ['audit', '--db', db]],
     ['audit csv', ['audit', '--db', db, '--format', 'csv']],
@@ -129,10 +132,13 @@ s('state, log, diff, explain, timeline, replay, audit and verify print no raw co
 s('names are shown, escaped and quoted: state, log, diff', () => {
   const shown = showName(VM);
   assert.ok(shown.startsWith('"vm\\e]0;pwned\\a\\r\\n2026'), shown);
-  const state = cli(['replay', '--db', db, '--at', String(explained[4])]).out;
+  const state = cli(['replay', '--db', db, '--at', String(quotaSeq)]).out;
   assert.ok(state.includes(`  ${shown}  mm ${showName(MM)}  running  containers ${showName(C)}`), state);
   assert.ok(cli(['log', '--db', db]).out.includes(`request vm_start by ${shown}  mm=${showName(MM)} vm=${shown}  → ret 0`));
   assert.ok(cli(['diff', '--db', db, '--from', '1', '--to', String(head)]).out.includes(`${showName(ACTOR)} set pasid_quota`));
+  const why = cli(['explain', '--db', db, '--seq', '2']).out;
+  assert.ok(why.includes(`seq 2: vm_start by ${shown} (mm=${showName(MM)} vm=${shown})`), why);
+  assert.ok(cli(['explain', '--db', db, '--seq', String(quotaSeq)]).out.includes(`actor ${showName(ACTOR)}`));
 });
 
 s('run prints outcomes of hostile requests cleanly; --json outputs are JSON that round-trips the names', () => {
