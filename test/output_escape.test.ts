@@ -69,6 +69,7 @@ s.before(async () => {
   l.request({ op: 'set_iommu', container: 'c2', type: 'VFIO_TYPE1_NESTING_IOMMU' });
   l.request({ op: 'pasid_alloc', container: 'c2', min: 1, max: 0xfffff });
   l.request({ op: 'vm_start', vm: TAG, mm: TAG });
+  l.request({ op: 'device_add', group: G, bdf: '0000:3b:00.0', pasid_cap: { exec: true, priv: false, width: 20 } });
   const quota = l.request({ op: 'set_pasid_quota', value: 3, actor: ACTOR }).seq;
   l.request({ op: 'pasid_alloc', container: C, min: 1, max: 0xfffff });
   l.request({ op: 'pasid_free', container: C, pasid: 1 });
@@ -111,6 +112,7 @@ function commands(): Array<[string, string[]]> {
     ['timeline --vm', ['timeline', '--db', db, '--vm', VM]],
     ['timeline --mm', ['timeline', '--db', db, '--mm', MM]],
     ['timeline --pasid', ['timeline', '--db', db, '--pasid', '1']],
+    ['timeline --bdf', ['timeline', '--db', db, '--bdf', '0000:3b:00.0']],
     ['replay --at', ['replay', '--db', db, '--at', String(quotaSeq)]],
     ['replay --verify', ['replay', '--db', db, '--verify']],
     ['audit', ['audit', '--db', db]],

@@ -20,7 +20,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PLACEHOLDER = /(?<![-\w])[A-Z][A-Z0-9_]+(?![\w])/;
 
 /** The shell lines starting with `npx pasid-ledger` in fenced code blocks (not TypeScript ones). */
-export function readmeCommands(markdown: string): string[] {
+function readmeCommands(markdown: string): string[] {
   const out: string[] = [];
   for (const m of markdown.matchAll(/^```(\w*)\n([\s\S]*?)^```/gm)) {
     if (m[1] === 'ts' || m[1] === 'typescript' || m[1] === 'js') continue;

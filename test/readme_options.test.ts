@@ -22,13 +22,13 @@ function help(args: string[]): string {
 }
 
 /** The names under "Commands:" of the top-level help (not `help` itself). */
-export function commandsOf(text: string): string[] {
+function commandsOf(text: string): string[] {
   const block = text.split(/^Commands:$/m)[1] ?? '';
   return [...block.matchAll(/^ {2}([a-z][a-z0-9-]*)\b/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
 }
 
 /** The long options under "Options:" of a command's help (not --help). */
-export function optionsOf(text: string): string[] {
+function optionsOf(text: string): string[] {
   const block = (text.split(/^Options:$/m)[1] ?? '').split(/^\S/m)[0]!;
   return [...block.matchAll(/^ {2}(?:-\w, )?(--[a-z][a-z0-9-]*)/gm)].map((m) => m[1]!).filter((o) => o !== '--help');
 }
