@@ -1,13 +1,17 @@
 import type { VmReport } from './vm_report.js';
+import { escapeControls } from '../text/escape.js';
 
 /**
- * HTML/SVG text escaping for the report (attribute-safe).
+ * HTML/SVG text escaping for the report (attribute-safe): `& < > " '` as character
+ * references, and control and bidi characters as visible escapes first (escapeControls),
+ * so that a name cannot reorder or break the page's text, nor the terminal it is printed to.
  *
  * @example
  * esc('<vm "1">'); // '&#60;vm &#34;1&#34;&#62;'
+ * esc('vm\u202e1'); // 'vm\\u202e1'
  */
 export function esc(v: unknown): string {
-  return String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return escapeControls(String(v ?? '')).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** Distinct, print-safe line colours; the nth vm takes the nth (cycling). */

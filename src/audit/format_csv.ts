@@ -1,11 +1,17 @@
 import { fmtReasons } from './fmt.js';
 import type { AuditReport } from './report.js';
+import { escapeControls } from '../text/escape.js';
 
 /**
  * The CSV layout, section by section. Every row starts with its section's name, and each
  * section opens with a header row whose first cell is `section`: a spreadsheet can load
  * the whole file and filter on column A to get one table. Sections are separated by an
- * empty line. Values follow RFC 4180 (quoted when they hold a comma, quote or newline).
+ * empty line. Values follow RFC 4180 (quoted when they hold a comma or a quote).
+ *
+ * Hostile names (see {@link csvCell}): control and bidi characters in a text cell are
+ * written as visible escapes (`\n`, `\e`, `\u202e`), so a cell never spans lines; a text
+ * cell starting with `=`, `+`, `-`, `@`, tab or CR is prefixed with `'` and quoted, so a
+ * spreadsheet shows it as text instead of running it as a formula (OWASP CSV injection).
  */
 export const CSV_SECTIONS = Object.freeze({
   summary: ['key', 'value'],
@@ -46,11 +52,30 @@ export const CSV_HELP = [
   '   get_info_pasid_reqs_without_vfio_mm; a quirk row names its bdf for a config-space quirk)',
 ].join('\n');
 
-function cell(v: unknown): string {
+/**
+ * One CSV cell. Typed numbers and booleans are written as they are: the report's numbers
+ * come from the log's arithmetic, never from a caller, and `-14` (an errno) must stay a
+ * number a spreadsheet can sum. Text cells are where caller-chosen names land: their
+ * control and bidi characters become visible escapes (escapeControls), and one whose first
+ * character a spreadsheet would read as the start of a formula (`=`, `+`, `-`, `@`, tab,
+ * CR) is neutralised with a leading `'` and quoted (OWASP). The lone `-` the report writes
+ * for "none" is left alone: it is not a formula. Never throws.
+ *
+ * @example
+ * csvCell(-14);                      // '-14'
+ * csvCell("=cmd|' /C calc'!A0");     // `"'=cmd|' /C calc'!A0"`
+ * csvCell('a,b');                    // '"a,b"'
+ */
+export function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  const raw = String(v);
+  const formula = raw !== '-' && /^[=+\-@\t\r]/.test(raw);
+  const s = (formula ? `'` : '') + escapeControls(raw);
+  return formula || /[",]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
+
+const cell = csvCell;
 
 /**
  * The audit as CSV (see {@link CSV_SECTIONS}).

@@ -2,6 +2,8 @@ import { CHART_GEOMETRY, chartVms, esc, heldChartSvg, PALETTE } from './chart_sv
 import { fmtDuration, fmtQuotas, fmtReasons } from './fmt.js';
 import { QUIRK_KINDS, type QuirkKind } from './quirks.js';
 import type { AuditReport } from './report.js';
+import { createHash } from 'node:crypto';
+import { escapeControls, jsonText } from '../text/escape.js';
 
 const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px;color:#222;background:#fafafa}
@@ -64,13 +66,21 @@ const SCRIPT = `
 })();
 `;
 
+/**
+ * The page's Content-Security-Policy: nothing may load from anywhere (default-src 'none'),
+ * inline styles are allowed (the page's <style> and the legend's style attributes), and the
+ * only script that may run is the page's own, named by its SHA-256. A name that slipped
+ * through escaping still could not run a script, load an image or send a form.
+ */
+export const CSP = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${createHash('sha256').update(SCRIPT, 'utf8').digest('base64')}'; base-uri 'none'; form-action 'none'`;
+
 const td = (v: unknown, cls = ''): string => `<td${cls ? ` class="${cls}"` : ''}>${esc(v)}</td>`;
 const num = (v: unknown): string => td(v, 'num');
 const th = (...h: string[]): string => `<tr>${h.map((x) => `<th>${esc(x)}</th>`).join('')}</tr>`;
 
 /** JSON for an inline `<script>`: `<` escaped so no text can close the element. */
 function inlineJson(v: unknown): string {
-  return JSON.stringify(v).replace(/</g, '\\u003c');
+  return jsonText(v).replace(/</g, '\\u003c');
 }
 
 /**
@@ -89,10 +99,10 @@ export function formatHtml(r: AuditReport): string {
   const data = {
     lastSeq: r.head.seq,
     geometry: CHART_GEOMETRY,
-    vms: drawn.map((v, i) => ({ vm: v.vm, color: PALETTE[i % PALETTE.length], points: v.series.map((p) => [p.seq, p.at, p.held, p.held_max, p.quota]) })),
+    vms: drawn.map((v, i) => ({ vm: escapeControls(v.vm), color: PALETTE[i % PALETTE.length], points: v.series.map((p) => [p.seq, p.at, p.held, p.held_max, p.quota]) })),
   };
   const h: string[] = [];
-  h.push('<!doctype html>', '<html lang="en">', '<head>', '<meta charset="utf-8">', '<meta name="viewport" content="width=device-width, initial-scale=1">');
+  h.push('<!doctype html>', '<html lang="en">', '<head>', '<meta charset="utf-8">', `<meta http-equiv="Content-Security-Policy" content="${CSP}">`, '<meta name="viewport" content="width=device-width, initial-scale=1">');
   h.push(`<title>pasid-ledger audit: ${r.ok ? 'all invariants hold' : `${broken.length} invariant(s) broken`}</title>`);
   h.push(`<style>${CSS}</style>`, '</head>');
   h.push(`<body data-ok="${r.ok}">`);
@@ -114,7 +124,7 @@ export function formatHtml(r: AuditReport): string {
   h.push(`<div class="chart-wrap">${heldChartSvg(r.vms, r.head.seq)}<div id="tip"></div></div>`);
   h.push('<p class="muted">Solid: PASIDs held by the vm\'s vfio_mms (the most held in each stretch of the log). Dashed: the sum of their sets\' quotas.</p></section>');
 
-  h.push('<section id="invariants"><h2>Invariants (SEMANTICS section 8, and structural checks)</h2><table>');
+  h.push('<section id="invariants"><h2>Invariants (docs/kernel-behaviour.md section 8, and structural checks)</h2><table>');
   h.push(th('id', 'invariant', 'result', 'first seq', 'breaks', 'first break, or what must hold'));
   for (const i of r.invariants) {
     h.push(`<tr class="${i.holds ? 'holds' : 'broken'}" data-id="${esc(i.id)}">${td(i.id)}${td(i.name)}${td(i.holds ? 'holds' : 'BROKEN', 'res')}${num(i.first?.seq ?? '-')}${num(i.violations)}${td(i.first?.detail ?? i.statement)}</tr>`);

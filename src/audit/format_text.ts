@@ -2,12 +2,27 @@ import Table from 'cli-table3';
 import { fmtDuration, fmtQuotas, fmtReasons } from './fmt.js';
 import { QUIRK_KINDS, type QuirkKind } from './quirks.js';
 import type { AuditReport } from './report.js';
+import { escapeControls, safeLines } from '../text/escape.js';
 
 const plain = { head: [] as string[], border: [] as string[] };
 
 function table(head: string[], widths: Array<number | null>): Table.Table {
   return new Table({ head, style: plain, wordWrap: true, colWidths: widths as number[] });
 }
+
+/**
+ * A table's lines, every cell escaped first (escapeControls): a name holding a newline
+ * or an escape sequence stays inside its cell and cannot forge a row or a line.
+ */
+function tableLines(t: Table.Table): string[] {
+  for (const row of t as unknown as unknown[][]) {
+    for (let i = 0; i < row.length; i++) row[i] = escapeControls(String(row[i]));
+  }
+  return t.toString().split('\n');
+}
+
+/** Lines, or the lines of a table (already escaped cell by cell). */
+type Out = Array<string | string[]>;
 
 /**
  * The audit as readable text: a summary line, then the invariants, the quirks hit, the
@@ -17,7 +32,7 @@ function table(head: string[], widths: Array<number | null>): Table.Table {
  * process.stdout.write(formatText(auditLog(log)));
  */
 export function formatText(r: AuditReport): string {
-  const out: string[] = [];
+  const out: Out = [];
   const broken = r.invariants.filter((i) => !i.holds);
   const c = r.config;
   out.push(`audit of entries 1..${r.head.seq} (${r.requests} requests, ${r.transitions} transitions), ${r.first_at ?? '-'} .. ${r.last_at ?? '-'}`);
@@ -28,7 +43,7 @@ export function formatText(r: AuditReport): string {
   for (const i of r.invariants) {
     inv.push([i.id, i.name, i.holds ? 'holds' : 'BROKEN', i.first ? String(i.first.seq) : '-', String(i.violations), i.first ? i.first.detail : i.statement]);
   }
-  out.push(inv.toString());
+  out.push(tableLines(inv));
   out.push('');
   const q = r.quirks;
   const hit = (Object.keys(q.counts) as QuirkKind[]).filter((k) => q.counts[k] > 0);
@@ -36,7 +51,7 @@ export function formatText(r: AuditReport): string {
   if (hit.length > 0) {
     const qt = table(['quirk', 'seq', 'request', 'detail'], [20, 8, 9, 70]);
     for (const h of q.hits) qt.push([h.kind, String(h.seq), String(h.request), h.detail]);
-    out.push(qt.toString());
+    out.push(tableLines(qt));
     for (const k of hit) out.push(`  ${k}: ${QUIRK_KINDS[k]}`);
   }
   out.push('');
@@ -50,7 +65,7 @@ export function formatText(r: AuditReport): string {
         fmtReasons(m.denied), String(m.reclaimed),
       ]);
     }
-    out.push(mt.toString());
+    out.push(tableLines(mt));
   }
   out.push('');
   out.push(`Per vm (${r.vms.length})`);
@@ -59,20 +74,20 @@ export function formatText(r: AuditReport): string {
     for (const v of r.vms) {
       vt.push([v.vm, v.mms.join(', ') || '-', String(v.requests), v.denials ? `${v.denials}: ${fmtReasons(v.denied)}` : '0', `${v.peak_held}${v.peak_seq !== null ? ` (${v.peak_seq})` : ''}`, String(v.held_at_end), String(v.reclaimed)]);
     }
-    out.push(vt.toString());
+    out.push(tableLines(vt));
   }
   out.push('');
   out.push(...guestText(r));
-  if (r.unchecked_allocs > 0) out.push(`\n${r.unchecked_allocs} ALLOCs came from requests this audit cannot read a range from: their lowest-free order was not checked.`);
+  if (r.unchecked_allocs > 0) out.push('', `${r.unchecked_allocs} ALLOCs came from requests this audit cannot read a range from: their lowest-free order was not checked.`);
   out.push('');
   out.push(r.ok ? 'RESULT: every invariant holds' : `RESULT: ${broken.length} invariant(s) broken; first at seq ${Math.min(...broken.map((i) => i.first!.seq))}`);
-  return out.join('\n') + '\n';
+  return safeLines(out.flat()) + '\n';
 }
 
 /** The guest view: virtual commands per vm, config space per PCI function, GET_INFO, and the guest flags. */
-function guestText(r: AuditReport): string[] {
+function guestText(r: AuditReport): Out {
   const g = r.guest;
-  const out: string[] = [];
+  const out: Out = [];
   if (g.vcmd.length === 0 && g.devices.length === 0 && g.get_info.requests === 0) return ['Guest view: no virtual command, config access or GET_INFO in the log'];
   out.push(`Guest view: virtual commands per vm (${g.vcmd.length}); VCMD writes by the VCRSP status the guest read back`);
   if (g.vcmd.length > 0) {
@@ -80,7 +95,7 @@ function guestText(r: AuditReport): string[] {
     for (const v of g.vcmd) {
       vt.push([v.vm, v.writes, v.alloc_success, v.alloc_no_pasid_available, v.free_success, v.free_invalid_pasid, v.undefined_command, v.dropped_no_pas, v.dropped_in_progress, v.refused, v.reads].map(String));
     }
-    out.push(vt.toString());
+    out.push(tableLines(vt));
   }
   out.push(`Guest view: config space per PCI function (${g.devices.length}), pasid_cap_exposure ${r.config.pasid_cap_exposure}`);
   if (g.devices.length > 0) {
@@ -89,7 +104,7 @@ function guestText(r: AuditReport): string[] {
       const cap = d.pasid_view === null ? '-' : `${d.pasid_view}${d.pasid_offset !== null ? ` @0x${d.pasid_offset.toString(16)}` : ''}`;
       dt.push([d.bdf, d.group ?? '-', cap, String(d.config_reads), String(d.config_writes), d.writes_dropped ? `${d.writes_dropped}: ${fmtReasons(d.dropped_by_reason)}` : '0', String(d.raw_writes), String(d.pasid_enable_dropped), String(d.hidden_pasid_cap_raw_write), String(d.refused)]);
     }
-    out.push(dt.toString());
+    out.push(tableLines(dt));
   }
   out.push(`GET_INFO: ${g.get_info.requests} request(s); ${g.get_info.pasid_reqs_without_vfio_mm} claimed PASID requests for a container without a vfio_mm`);
   const flags = r.quirks.hits.filter((h) => h.kind === 'pasid_enable_dropped');

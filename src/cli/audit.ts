@@ -7,21 +7,22 @@ import type { AuditReport } from '../audit/report.js';
 import { EntryLog } from '../store/log.js';
 import { openLogFile } from './open_log.js';
 import { checkOutFile, writeOutFile } from './out_file.js';
+import { escapeControls, jsonText, showName } from '../text/escape.js';
 import { progress } from './progress.js';
 
 type Format = 'text' | 'json' | 'csv' | 'html';
 
 const RENDER: Record<Format, (r: AuditReport) => string> = {
   text: formatText,
-  json: (r) => JSON.stringify(r, null, 2) + '\n',
+  json: (r) => jsonText(r, 2) + '\n',
   csv: formatCsv,
   html: formatHtml,
 };
 
 const HELP = `
-Checks every invariant of SEMANTICS section 8 at every entry of the log (plus structural
-checks S1-S3) and names the first entry that breaks each; reports quotas per vm and per
-vfio_mm and the kernel quirks hit. Quirks alone do not fail the audit.
+Checks every invariant of docs/kernel-behaviour.md section 8 at every entry of the log
+(plus structural checks S1-S3) and names the first entry that breaks each; reports quotas
+per vm and per vfio_mm and the kernel quirks hit. Quirks alone do not fail the audit.
 
 Exit status: 0 every invariant holds, 1 at least one is broken, 2 bad input or unusable db.
 
@@ -67,7 +68,7 @@ export function registerAudit(program: Command): void {
       } else {
         await writeOutFile(o.out, text, outOpts);
         const broken = report.invariants.filter((i) => !i.holds);
-        process.stdout.write(`${report.ok ? 'every invariant holds' : `${broken.length} invariant(s) broken: ${broken.map((i) => `${i.id} at seq ${i.first!.seq}`).join(', ')}`} (${report.entries} entries); ${o.format} report written to ${o.out}\n`);
+        process.stdout.write(escapeControls(`${report.ok ? 'every invariant holds' : `${broken.length} invariant(s) broken: ${broken.map((i) => `${i.id} at seq ${i.first!.seq}`).join(', ')}`} (${report.entries} entries); ${o.format} report written to ${showName(o.out)}`) + '\n');
       }
       process.exitCode = report.ok ? 0 : 1;
     });

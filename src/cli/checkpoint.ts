@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { makeCheckpoint, readPrivateKey } from '../replay/checkpoint.js';
 import { verifyLog } from '../replay/verify.js';
+import { escapeControls, showName } from '../text/escape.js';
 import { CliError, printJson } from './common.js';
 import { openLogFile, ticker } from './open_log.js';
 import { checkOutFile, writeOutFile } from './out_file.js';
@@ -44,7 +45,7 @@ export function registerCheckpoint(program: Command): void {
         db.close();
       }
       if (!r.ok) {
-        process.stdout.write(`not signed: seq ${r.bad!.seq} is bad: ${r.bad!.problem}\n`);
+        process.stdout.write(`not signed: seq ${r.bad!.seq} is bad: ${escapeControls(r.bad!.problem)}\n`);
         process.exitCode = 1;
         return;
       }
@@ -52,6 +53,6 @@ export function registerCheckpoint(program: Command): void {
       const cp = makeCheckpoint({ seq: r.size, chain: r.chain }, key, new Date().toISOString());
       await writeOutFile(o.out, JSON.stringify(cp, null, 2) + '\n', outOpts);
       if (o.json) printJson(cp);
-      else process.stdout.write(`checkpoint ${o.out}: size ${cp.size}, chain ${cp.chain}, signed at ${cp.at}\n`);
+      else process.stdout.write(`checkpoint ${showName(o.out)}: size ${cp.size}, chain ${cp.chain}, signed at ${cp.at}\n`);
     });
 }

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { existsSync } from 'node:fs';
 import { openLedger, type Ledger, type LedgerOptions } from '../ledger.js';
+import { jsonText } from '../text/escape.js';
 
 /** An error the CLI reports as one line and exit code 2 (bad input, unusable file). */
 export class CliError extends Error {
@@ -45,7 +46,7 @@ export async function openExisting(db: string): Promise<Ledger> {
   return openLedger(db, { mustExist: true, readonly: true });
 }
 
-/** Prints a value as JSON on stdout. */
+/** Prints a value as JSON on stdout (jsonText: bidi and C1 controls escaped too). */
 export function printJson(v: unknown): void {
-  process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+  process.stdout.write(jsonText(v, 2) + '\n');
 }

@@ -6,6 +6,7 @@ import { CliError, intArg, printJson } from './common.js';
 import { fmtIds, fmtRet } from './format.js';
 import { removeOwnLog } from './fresh.js';
 import { busyOption } from './busy.js';
+import { hasUnsafe, safeLines, showName } from '../text/escape.js';
 
 const ALL = { min: 1, max: 0xfffff };
 
@@ -58,6 +59,27 @@ export function runDemo(ledger: Ledger): { lines: string[]; outcomes: Array<{ re
   return { lines, outcomes, denied: denied?.seq ?? null };
 }
 
+/** A path as one shell word: as it is when plain, single-quoted otherwise (showName when it holds controls). */
+function shellArg(s: string): string {
+  if (/^[\w./:+@%=,-]+$/.test(s)) return s;
+  if (hasUnsafe(s)) return showName(s);
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The commands the demo suggests next, as they run from the directory the demo ran in
+ * (test/readme_commands.test.ts runs each of them).
+ */
+export function demoHints(db: string, denied: number | null): string[] {
+  return [
+    `npx pasid-ledger state --db ${db}`,
+    `npx pasid-ledger log --db ${db} --vm vm2`,
+    ...(denied !== null ? [`npx pasid-ledger explain --db ${db} --seq ${denied}     # why vm2's ALLOC failed`] : []),
+    `npx pasid-ledger audit --db ${db}`,
+    `npx pasid-ledger verify --db ${db}`,
+  ];
+}
+
 export function registerDemo(program: Command): void {
   program
     .command('demo')
@@ -80,11 +102,13 @@ export function registerDemo(program: Command): void {
           printJson(outcomes.map(({ req, out }) => ({ req, ...out })));
           return;
         }
-        process.stdout.write(`pasid-ledger demo: a v1 host with pasid_quota ${o.pasidQuota}, logged to ${o.db}\n\n`);
-        process.stdout.write(lines.map((l) => `  ${l}`).join('\n') + '\n\n');
-        process.stdout.write(`Look closer:\n  pasid-ledger state --db ${o.db}\n  pasid-ledger log --db ${o.db} --vm vm2\n`
-          + (denied !== null ? `  pasid-ledger explain --db ${o.db} --seq ${denied}     # why vm2's ALLOC failed\n` : '')
-          + `  pasid-ledger audit --db ${o.db}\n  pasid-ledger verify --db ${o.db}\n`);
+        const db = shellArg(o.db);
+        process.stdout.write(safeLines([
+          `pasid-ledger demo: a v1 host with pasid_quota ${o.pasidQuota}, logged to ${showName(o.db)}`, '',
+          ...lines.map((l) => `  ${l}`), '',
+          'Look closer:',
+          ...demoHints(db, denied).map((h) => `  ${h}`),
+        ]) + '\n');
       } finally {
         ledger.close();
       }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { explain, type RequestExplanation } from '../replay/explain.js';
+import { safeLines, showName as n } from '../text/escape.js';
 import { intArg, printJson } from './common.js';
 import { fmtHex } from './format.js';
 import { answering, openLogFile } from './open_log.js';
@@ -26,7 +27,7 @@ export function registerExplain(program: Command): void {
           lines.push(x.summary);
           if (x.cause) lines.push('', 'the request that caused it:', ...requestLines(x.cause).map((l) => `  ${l}`));
         } else lines.push(x.summary);
-        process.stdout.write(lines.join('\n') + '\n');
+        process.stdout.write(safeLines(lines) + '\n');
       } finally {
         db.close();
       }
@@ -43,7 +44,7 @@ function requestLines(x: RequestExplanation): string[] {
       for (const w of x.guest.walk) {
         const t = x.guest.tries.find((y) => y.container === w.container);
         const outcome = t ? `asked: ret ${t.ret}${t.errno ? ` (${t.errno})` : ''}${t.reason ? ` ${t.reason}` : ''}${t.pasid !== null ? ` pasid ${t.pasid}` : ''}` : 'not asked';
-        out.push(`      ${w.container}  ${w.state}${w.iommu_type ? ` ${w.iommu_type}` : ''}  ${w.takes_pasid_requests ? 'takes PASID requests' : 'takes no PASID requests'}  ${outcome}`);
+        out.push(`      ${n(w.container)}  ${w.state}${w.iommu_type ? ` ${w.iommu_type}` : ''}  ${w.takes_pasid_requests ? 'takes PASID requests' : 'takes no PASID requests'}  ${outcome}`);
       }
     }
     if ((x.guest.kind === 'config_read' || x.guest.kind === 'config_write') && x.guest.access) {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { generateCheckpointKeys } from '../replay/checkpoint.js';
 import { checkOutFile, writeOutFile } from './out_file.js';
+import { showName } from '../text/escape.js';
 
 export function registerKeygen(program: Command): void {
   program
@@ -17,6 +18,6 @@ export function registerKeygen(program: Command): void {
       const { privatePem, publicPem } = generateCheckpointKeys();
       await writeOutFile(keyFile, privatePem, { ...opts, mode: 0o600 });
       await writeOutFile(pubFile, publicPem, opts);
-      process.stdout.write(`wrote ${keyFile} (private: keep it secret) and ${pubFile} (public: give it to auditors)\n`);
+      process.stdout.write(`wrote ${showName(keyFile)} (private: keep it secret) and ${showName(pubFile)} (public: give it to auditors)\n`);
     });
 }

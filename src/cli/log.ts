@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { streamEntries } from '../replay/entries.js';
 import { intArg, openExisting } from './common.js';
 import { fmtEntry } from './format.js';
+import { jsonText } from '../text/escape.js';
 
 export function registerLog(program: Command): void {
   program
@@ -22,7 +23,7 @@ export function registerLog(program: Command): void {
       try {
         let lines: string[] = [];
         for await (const e of streamEntries(ledger.db, o)) {
-          lines.push(o.json ? JSON.stringify(e) : fmtEntry(e));
+          lines.push(o.json ? jsonText(e) : fmtEntry(e));
           if (lines.length === 1000) { process.stdout.write(lines.join('\n') + '\n'); lines = []; }
         }
         if (lines.length) process.stdout.write(lines.join('\n') + '\n');

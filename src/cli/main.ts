@@ -5,6 +5,7 @@ import { isBusy, StoreError } from '../store/open.js';
 import { registerAudit } from './audit.js';
 import { busyMessage } from './busy.js';
 import { registerCheckpoint } from './checkpoint.js';
+import { escapeControls, safeLines } from '../text/escape.js';
 import { CliError } from './common.js';
 import { registerDemo } from './demo.js';
 import { registerDiff } from './diff.js';
@@ -44,6 +45,8 @@ const program = new Command('pasid-ledger')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
   .addHelpText('after', EXIT_STATUS)
+  // commander quotes the offending argument in its messages: escaped like every output.
+  .configureOutput({ outputError: (str, write) => write(str.endsWith('\n') ? `${escapeControls(str.slice(0, -1))}\n` : escapeControls(str)) })
   .exitOverride();
 
 registerRun(program);
@@ -71,10 +74,14 @@ try {
     process.stderr.write(`pasid-ledger: ${busyMessage()}\n`);
     process.exitCode = 2;
   } else if (e instanceof CliError || e instanceof StoreError || e instanceof RequestError) {
-    process.stderr.write(`pasid-ledger: ${e.message}\n`);
+    process.stderr.write(`pasid-ledger: ${escapeControls(e.message)}\n`);
     process.exitCode = 2;
   } else {
-    process.stderr.write(`pasid-ledger: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    // The message may quote hostile input: escaped whole; the stack frames below it line by line.
+    const err = e instanceof Error ? e : new Error(String(e));
+    const stack = err.stack ?? '';
+    const frames = stack.indexOf('\n    at ') >= 0 ? stack.slice(stack.indexOf('\n    at ') + 1).split('\n') : [];
+    process.stderr.write(`pasid-ledger: internal error: ${escapeControls(`${err.name}: ${err.message}`)}\n${frames.length ? safeLines(frames) + '\n' : ''}`);
     process.exitCode = 70;
   }
 }

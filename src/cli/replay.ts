@@ -6,6 +6,7 @@ import { parsePoint, requestSpan, resolvePoint } from '../replay/point.js';
 import { replayTo } from '../replay/replay_to.js';
 import { verifyReplay } from '../replay/verify_replay.js';
 import { EntryLog } from '../store/log.js';
+import { escapeControls, jsonText } from '../text/escape.js';
 import { CliError, printJson } from './common.js';
 import { fmtState } from './format.js';
 import { answering, openLogFile, ticker } from './open_log.js';
@@ -58,7 +59,7 @@ function runAt(db: BetterSqlite3.Database, at: string, vm: string | undefined, j
     s = replayTo(db, { seq }, { onProgress: (n) => tick(n), checkChain: checkChain ?? false });
   } catch (e) {
     if (!(e instanceof ChainError)) throw e;
-    process.stdout.write(json ? JSON.stringify({ ok: false, seq: e.seq, problem: e.message }) + '\n' : `${e.message}\n`);
+    process.stdout.write(json ? jsonText({ ok: false, seq: e.seq, problem: e.message }) + '\n' : `${escapeControls(e.message)}\n`);
     process.exitCode = 1;
     return;
   } finally {
@@ -80,6 +81,6 @@ function runVerify(db: BetterSqlite3.Database, json?: boolean): void {
   }
   if (json) printJson(r);
   else if (r.ok) process.stdout.write(`replay verified: ${r.requests} requests re-decided with today's code; all ${r.entries} entries agree with the log\n`);
-  else process.stdout.write(`seq ${r.mismatch!.seq} differs: ${r.mismatch!.problem}\n`);
+  else process.stdout.write(`seq ${r.mismatch!.seq} differs: ${escapeControls(r.mismatch!.problem)}\n`);
   if (!r.ok) process.exitCode = 1;
 }

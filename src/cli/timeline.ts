@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { timeline, type GuestActivity, type Timeline, type TimelineSubject } from '../replay/timeline.js';
+import { safeLines, showName as n } from '../text/escape.js';
 import { CliError, intArg, printJson } from './common.js';
 import { fmtEntry, fmtHex, fmtIds } from './format.js';
 import { answering, openLogFile } from './open_log.js';
@@ -28,7 +29,7 @@ the device requests and device transitions of the whole log for that bdf.`)
       try {
         const t = await answering(() => timeline(db, subject));
         if (o.json) printJson(t);
-        else process.stdout.write([...summaryLines(t), '', ...t.entries.map(fmtEntry)].join('\n') + '\n');
+        else process.stdout.write(safeLines([...summaryLines(t), '', ...t.entries.map(fmtEntry)]) + '\n');
       } finally {
         db.close();
       }
@@ -40,13 +41,13 @@ function summaryLines(t: Timeline): string[] {
   if ('pasid' in s) {
     const out = [`PASID ${s.pasid}: ${t.entries.length} entries, held ${t.holdings!.length} time(s)`];
     for (const h of t.holdings!) {
-      const until = h.free_seq === null ? 'still held' : `freed at seq ${h.free_seq} by ${h.freed_by ?? '?'} (seq ${h.free_cause})`;
-      out.push(`  vfio_mm #${h.vfio_mm} (mm ${h.mm}): allocated at seq ${h.alloc_seq} (request ${h.alloc_cause}, ${h.alloc_at}), ${until}`);
+      const until = h.free_seq === null ? 'still held' : `freed at seq ${h.free_seq} by ${h.freed_by === null || h.freed_by === undefined ? '?' : n(h.freed_by)} (seq ${h.free_cause})`;
+      out.push(`  vfio_mm #${h.vfio_mm} (mm ${n(h.mm)}): allocated at seq ${h.alloc_seq} (request ${h.alloc_cause}, ${h.alloc_at}), ${until}`);
     }
     return out;
   }
   if ('mm' in s) {
-    const out = [`mm ${s.mm}: ${t.entries.length} entries, ${t.generations!.length} vfio_mm generation(s)`];
+    const out = [`mm ${n(s.mm)}: ${t.entries.length} entries, ${t.generations!.length} vfio_mm generation(s)`];
     for (const g of t.generations!) {
       const q = g.quota === g.set_quota ? `${g.quota}` : `${g.quota} (set limit ${g.set_quota})`;
       out.push(`  gen ${g.gen}: vfio_mm #${g.vfio_mm}, quota ${q}, created at seq ${g.created_seq}, ${g.released_seq === null ? 'live' : `released at seq ${g.released_seq}`}`);
@@ -57,16 +58,16 @@ function summaryLines(t: Timeline): string[] {
   const r = t.requests!;
   const reasons = Object.entries(r.by_reason).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
   if ('bdf' in s) {
-    const out = [`bdf ${s.bdf}: ${t.entries.length} entries, ${r.total} requests, ${r.failed} failed; reasons recorded: ${reasons}`];
+    const out = [`bdf ${n(s.bdf)}: ${t.entries.length} entries, ${r.total} requests, ${r.failed} failed; reasons recorded: ${reasons}`];
     for (const l of t.device_lives!) {
-      out.push(`  added at seq ${l.added_seq} in group ${l.group}${l.is_vf ? ' (VF)' : ''}: PASID capability ${l.pasid_view}${l.pasid_offset !== null ? ` at ${fmtHex(l.pasid_offset)}` : ''} (pasid_cap_exposure ${l.exposure}), ${l.removed_seq === null ? 'present' : `removed at seq ${l.removed_seq}`}`);
+      out.push(`  added at seq ${l.added_seq} in group ${n(l.group)}${l.is_vf ? ' (VF)' : ''}: PASID capability ${l.pasid_view}${l.pasid_offset !== null ? ` at ${fmtHex(l.pasid_offset)}` : ''} (pasid_cap_exposure ${l.exposure}), ${l.removed_seq === null ? 'present' : `removed at seq ${l.removed_seq}`}`);
     }
     out.push(...configLines(t.guest!));
     for (const w of t.raw_writes!) out.push(`  raw write at seq ${w.seq} (request ${w.cause}) to ${w.offsets.map(fmtHex).join(',')}${w.pasid_ctrl !== null ? `: PASID control now ${fmtHex(w.pasid_ctrl)}` : ''}`);
     return out;
   }
-  const out = [`vm ${s.vm}: ${t.entries.length} entries, ${r.total} requests, ${r.failed} failed; reasons recorded: ${reasons}`];
-  for (const l of t.lives!) out.push(`  mm ${l.mm}: started at seq ${l.started_seq}, ${l.end === null ? 'running' : `${l.end} at seq ${l.ended_seq}`}`);
+  const out = [`vm ${n(s.vm)}: ${t.entries.length} entries, ${r.total} requests, ${r.failed} failed; reasons recorded: ${reasons}`];
+  for (const l of t.lives!) out.push(`  mm ${n(l.mm)}: started at seq ${l.started_seq}, ${l.end === null ? 'running' : `${l.end} at seq ${l.ended_seq}`}`);
   const g = t.guest!;
   if (g.vcmd_writes + g.vcmd_reads > 0) {
     out.push(`  guest virtual commands: ${g.vcmd_writes} VCMD writes (${fmtCounts(g.vcmd_by_outcome)}), ${g.vcmd_reads} VCRSP reads`);

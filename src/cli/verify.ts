@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { checkSignature, parseCheckpoint, readPublicKey, type Checkpoint } from '../replay/checkpoint.js';
 import { verifyLog, type LogVerification } from '../replay/verify.js';
+import { safeLines, showName as n } from '../text/escape.js';
 import { CliError, printJson } from './common.js';
 import { openLogFile, ticker } from './open_log.js';
 import { progress } from './progress.js';
@@ -50,7 +51,7 @@ export function registerVerify(program: Command): void {
       const check = cp ? checkCheckpoint(cp, o.checkpoint!, r, trusted) : null;
       const ok = r.ok && (check === null || check.ok);
       if (o.json) printJson({ ok, entries: r.entries, size: r.size, chain: r.chain, bad: r.bad, checkpoint: check });
-      else process.stdout.write(lines(r, check).join('\n') + '\n');
+      else process.stdout.write(safeLines(lines(r, check)) + '\n');
       if (!ok) process.exitCode = 1;
     });
 }
@@ -98,6 +99,6 @@ function lines(r: LogVerification, c: CheckpointCheck | null): string[] {
   const out = r.ok
     ? [`ok: ${r.entries} entries, seq 1 to ${r.size} with no gap, every leaf, chain, indexing column and canonical text checks out; chain head ${r.chain}`]
     : [`seq ${r.bad!.seq} is bad: ${r.bad!.problem}`, `(entries 1 to ${r.size} check out)`];
-  if (c) out.push(c.ok ? `checkpoint ${c.file}: signature good; the log still has entry ${c.size} with the signed chain (${c.at})` : `checkpoint ${c.file}: ${c.problem}: ${c.detail}`);
+  if (c) out.push(c.ok ? `checkpoint ${n(c.file)}: signature good; the log still has entry ${c.size} with the signed chain (${c.at})` : `checkpoint ${n(c.file)}: ${c.problem}: ${c.detail}`);
   return out;
 }

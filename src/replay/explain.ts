@@ -2,6 +2,7 @@ import type { HostState } from '../model/state.js';
 import type { Entry, RequestEntry, TransitionEntry } from '../model/types.js';
 import { hex } from '../uapi/bytes.js';
 import { errnoName } from '../uapi/errno.js';
+import { showName as n } from '../text/escape.js';
 import {
   configAccessFacts, containerFacts, deviceFacts, groupFacts, lowestFree, ownerFacts, pasidAsk, vfioMmFacts, viommuFacts, vmFacts,
 } from './facts.js';
@@ -104,7 +105,7 @@ function explainRequest(opened: OpenedLog, e: RequestEntry): RequestExplanation 
   const errno = e.ret < 0 ? errnoName(e.ret) : null;
   const { op: _op, ...args } = e.req;
   const outcome = `ret ${e.ret}${errno ? ` (${errno})` : ''}${e.pasid !== undefined ? `, pasid ${e.pasid}` : ''}${e.reason ? `, reason ${e.reason}` : ''}${e.value !== undefined ? `, value 0x${e.value.toString(16)}` : ''}`;
-  const summary = `seq ${e.seq}: ${e.op}${e.vm ? ` by ${e.vm}` : ''} (${fmtFields(args)}) → ${outcome}`;
+  const summary = `seq ${e.seq}: ${e.op}${e.vm ? ` by ${n(e.vm)}` : ''} (${fmtFields(args)}) → ${outcome}`;
   const because = [why(e, facts, before), ...(guest ? [guestWhy(guest)] : [])].filter((x) => x !== '').join('; ');
   return {
     seq: e.seq, at: e.at, op: e.op, vm: e.vm ?? null, req: e.req, ret: e.ret, errno, pasid: e.pasid ?? null,
@@ -252,16 +253,16 @@ function why(e: RequestEntry, f: Record<string, unknown>, s: HostState): string 
   const parts: string[] = [];
   if ('caller' in f) {
     const v = f.caller as ReturnType<typeof vmFacts>;
-    parts.push(v ? `caller ${v.vm} is ${v.state}` : `caller ${String(e.req.vm)} is unknown`);
+    parts.push(v ? `caller ${n(v.vm)} is ${v.state}` : `caller ${n(String(e.req.vm))} is unknown`);
   }
   if (c !== undefined) {
     parts.push(c
-      ? `container ${c.container} (opened by ${c.vm}) is ${c.state}${c.iommu_type ? ` with ${c.iommu_type}` : ''}, groups ${c.groups.join(',') || 'none'}${c.state === 'iommu_set' ? (c.iommu_domain ? ', IOMMU-backed domain' : ', no IOMMU-backed domain') : ''}`
+      ? `container ${n(c.container)} (opened by ${n(c.vm)}) is ${c.state}${c.iommu_type ? ` with ${c.iommu_type}` : ''}, groups ${c.groups.map(n).join(',') || 'none'}${c.state === 'iommu_set' ? (c.iommu_domain ? ', IOMMU-backed domain' : ', no IOMMU-backed domain') : ''}`
       : `container ${String(e.req.container)} is unknown`);
   }
   if (m !== undefined && c) {
     parts.push(m
-      ? `vfio_mm #${m.vfio_mm} (mm ${m.mm}, gen ${m.gen}, refs ${m.refs}) held ${m.held} PASIDs; its set allows ${m.set_quota} (quota ${m.quota})${adjustText(f.quota_adjust as AdjustFact | undefined)}`
+      ? `vfio_mm #${m.vfio_mm} (mm ${n(m.mm)}, gen ${m.gen}, refs ${m.refs}) held ${m.held} PASIDs; its set allows ${m.set_quota} (quota ${m.quota})${adjustText(f.quota_adjust as AdjustFact | undefined)}`
       : 'the container has no vfio_mm');
   }
   if (f.range) {
@@ -272,7 +273,7 @@ function why(e: RequestEntry, f: Record<string, unknown>, s: HostState): string 
   parts.push(...v7Why(e, f, s));
   if (f.pasid !== undefined && 'owner' in f) {
     const o = f.owner as ReturnType<typeof ownerFacts>;
-    parts.push(`PASID ${String(f.pasid)} ${o ? `is held by vfio_mm #${o.vfio_mm} (mm ${o.mm ?? '?'})` : 'is not allocated'}`);
+    parts.push(`PASID ${String(f.pasid)} ${o ? `is held by vfio_mm #${o.vfio_mm} (mm ${o.mm === null || o.mm === undefined ? '?' : n(o.mm)})` : 'is not allocated'}`);
   }
   if (f.ask && (f.ask as { op: string }).op === 'invalid') parts.push(`the struct is refused: ${(f.ask as { reason: string }).reason}`);
   if (e.op === 'set_iommu') {
@@ -281,11 +282,11 @@ function why(e: RequestEntry, f: Record<string, unknown>, s: HostState): string 
   }
   if ('group' in f) {
     const g = f.group as ReturnType<typeof groupFacts>;
-    parts.push(g ? `group ${g.group} is ${g.container ? `in container ${g.container}` : 'in no container'}` : `group ${String(e.req.group)} is new`);
+    parts.push(g ? `group ${n(g.group)} is ${g.container ? `in container ${n(g.container)}` : 'in no container'}` : `group ${n(String(e.req.group))} is new`);
   }
   if (e.op === 'vm_start' || e.op === 'vm_exit' || e.op === 'vm_crash' || e.op === 'container_open') {
     const v = f.vm as ReturnType<typeof vmFacts>;
-    parts.push(v ? `vm ${v.vm} (mm ${v.mm}) is ${v.state}` : `vm ${String(e.req.vm)} is unknown`);
+    parts.push(v ? `vm ${n(v.vm)} (mm ${n(v.mm)}) is ${v.state}` : `vm ${n(String(e.req.vm))} is unknown`);
     if (Array.isArray(f.open_containers)) parts.push(`${f.open_containers.length} open container(s), vfio_mms ${(f.vfio_mms as Array<{ vfio_mm: number; held: number } | null>).map((x) => x ? `#${x.vfio_mm} holding ${x.held}` : '?').join(', ') || 'none'}`);
     if (e.op === 'container_open' && f.container) parts.push(`container ${String(e.req.container)} already exists`);
   }
@@ -296,11 +297,11 @@ function why(e: RequestEntry, f: Record<string, unknown>, s: HostState): string 
   if ('device' in f) {
     const d = f.device as ReturnType<typeof deviceFacts>;
     parts.push(d
-      ? `${d.bdf} is ${d.state} in group ${d.group}${d.container ? `, container ${d.container} (${d.container_state})` : ', in no container'}; its PASID capability is ${d.pasid_view}${d.pasid_offset !== null ? ` at ${hex(d.pasid_offset)}` : ''}`
+      ? `${n(d.bdf)} is ${d.state} in group ${n(d.group)}${d.container ? `, container ${n(d.container)} (${d.container_state})` : ', in no container'}; its PASID capability is ${d.pasid_view}${d.pasid_offset !== null ? ` at ${hex(d.pasid_offset)}` : ''}`
       : `${String(e.req.bdf)} is unknown`);
   }
   if (e.op === 'device_add' && e.ret === 0) parts.push(`pasid_cap_exposure ${String(f.pasid_cap_exposure)}`);
-  if (e.op === 'set_pasid_quota') parts.push(`profile ${String(f.profile)}, pasid_quota was ${String(f.pasid_quota)}, actor ${f.actor === null ? 'none' : String(f.actor)}`);
+  if (e.op === 'set_pasid_quota') parts.push(`profile ${String(f.profile)}, pasid_quota was ${String(f.pasid_quota)}, actor ${f.actor === null ? 'none' : n(String(f.actor))}`);
   return parts.join('; ');
 }
 
@@ -332,5 +333,5 @@ function adjustText(a: AdjustFact | undefined): string {
 }
 
 function fmtFields(o: Record<string, unknown>): string {
-  return Object.entries(o).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+  return Object.entries(o).map(([k, v]) => `${k}=${typeof v === 'string' ? n(v) : JSON.stringify(v)}`).join(' ');
 }
