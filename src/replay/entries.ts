@@ -42,7 +42,8 @@ export async function queryEntries(db: BetterSqlite3.Database, f: EntryFilter = 
  * for await (const e of streamEntries(db, { pasid: 7 })) console.log(e.seq);
  */
 export async function* streamEntries(db: BetterSqlite3.Database, f: EntryFilter = {}): AsyncGenerator<Entry> {
-  let q = kyselyOver(db).selectFrom('entries').select('entry').orderBy('seq');
+  const { k } = await kyselyOver(db);
+  let q = k.selectFrom('entries').select('entry').orderBy('seq');
   if (f.vm !== undefined) {
     const vm = f.vm;
     q = q.where((eb) => eb.or([

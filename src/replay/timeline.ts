@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Entry, RequestEntry, TransitionEntry } from '../model/types.js';
 import { kyselyOver } from '../store/query.js';
@@ -147,7 +146,8 @@ const DEVICE_OPS = ['device_add', 'device_remove', 'config_read', 'config_write'
  * requests (by `op`) and transitions (by `machine`) and matches the bdf in their text.
  */
 async function deviceEntries(db: BetterSqlite3.Database, bdf: string): Promise<Entry[]> {
-  const rows = await kyselyOver(db).selectFrom('entries').select('entry')
+  const { k, sql } = await kyselyOver(db);
+  const rows = await k.selectFrom('entries').select('entry')
     .where((eb) => eb.or([
       eb.and([eb('type', '=', 'request'), eb('op', 'in', DEVICE_OPS)]),
       eb.and([eb('type', '=', 'transition'), eb('machine', '=', 'device')]),
