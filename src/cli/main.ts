@@ -8,6 +8,7 @@ import { CliError } from './common.js';
 import { registerDemo } from './demo.js';
 import { registerDiff } from './diff.js';
 import { registerExplain } from './explain.js';
+import { registerExplore } from './explore.js';
 import { registerKeygen } from './keygen.js';
 import { registerLog } from './log.js';
 import { registerReplay } from './replay.js';
@@ -34,6 +35,7 @@ registerDiff(program);
 registerVerify(program);
 registerCheckpoint(program);
 registerKeygen(program);
+registerExplore(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 try {
