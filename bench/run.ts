@@ -101,7 +101,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     rows.push(memoryRow(sizes.memoryVms, sizes.memoryPasids, sizes.readRuns, log));
     rows.push(...(await reopenRows(big, sizes.readRuns, log)));
     rows.push(...allocatorRows(sizes.allocatorChurnOps, sizes.readRuns, log));
-    rows.push(...exploreRows(big.path, big.entries, opts.quick ? 5 : 30, log));
+    rows.push(...(await exploreRows(big.path, big.entries, opts.quick ? 5 : 30, log)));
 
     const notes = [
       `every figure is the median of ${sizes.readRuns === sizes.writeRuns ? sizes.readRuns : `${sizes.readRuns} to ${sizes.writeRuns}`} runs; a ceiling is raw better-sqlite3 in the same run, same file pragmas (WAL, synchronous=FULL), same table made by the project's migrations, same rows (RFC 8785 text, SHA-256 leaf and chain, indexing columns)`,

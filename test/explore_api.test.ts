@@ -48,6 +48,7 @@ s.before(async () => {
   db = openDatabase(demo.path, { readonly: true });
   // A state kept every 7 entries: the demo's 80 entries cross several of them.
   x = await startExplorer(db, { port: 0, every: 7 });
+  await x.api.ready;
 });
 
 s.after(async () => {

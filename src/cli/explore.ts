@@ -25,7 +25,13 @@ export function registerExplore(program: Command): void {
         throw e;
       }
       if (o.openUrlOnly) process.stdout.write(`${x.url}\n`);
-      else process.stdout.write(`pasid-ledger explore: ${o.db}, ${x.api.index.log.head().seq} entries (ready in ${Math.round(x.api.startupMs)} ms)\n  ${x.url}\n(Ctrl-C to stop)\n`);
+      else {
+        process.stdout.write(`pasid-ledger explore: ${o.db}, ${x.api.index.log.head().seq} entries\n  ${x.url}\n(Ctrl-C to stop)\n`);
+        x.api.ready.then(
+          () => process.stdout.write(`states and charts ready in ${Math.round(x.api.startupMs)} ms\n`),
+          (e: Error) => process.stderr.write(`pasid-ledger: the start-up pass failed: ${e.message}\n`),
+        );
+      }
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGINT', stop);

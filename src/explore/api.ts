@@ -29,9 +29,16 @@ export interface ExploreApi {
   handle(req: IncomingMessage, res: ServerResponse): boolean;
   /** The in-memory states (for timings and tests). */
   index: StateIndex;
-  /** Milliseconds the start-up pass took (states and charts over the whole log). */
+  /** Milliseconds the start-up pass took (states and charts over the whole log); 0 until `ready`. */
   startupMs: number;
+  /** Settles when the start-up pass is done (`api/charts` answers `{ building: true }` until then). */
+  ready: Promise<void>;
+  /** Stops the start-up pass (the handle stays the caller's to close). */
+  close(): void;
 }
+
+/** Entries the start-up pass reads between two turns of the event loop. */
+const BUILD_SLICE = 20_000;
 
 /** An error the client caused: answered 400 with its message. */
 class BadRequest extends Error {}
@@ -39,8 +46,9 @@ class BadRequest extends Error {}
 /**
  * The incident explorer over an open, read-only log handle: the single-page app's
  * files and a JSON API under `<prefix>api/`. At start-up it makes one pass over the log
- * to keep a state every `every` entries and fold the charts; after that, the host at
- * any seq is one decode and at most `every` evolves. It never writes the log.
+ * (in slices between requests: see `ready`) to keep a state every `every` entries and
+ * fold the charts; after that, the host at any seq is one decode and at most `every`
+ * evolves. It never writes the log.
  *
  * | path | answers |
  * |---|---|
@@ -68,13 +76,34 @@ export function createExploreApi(db: BetterSqlite3.Database, opts: ExploreOption
   const t0 = performance.now();
   const head = opened.log.head().seq;
   const charts = new ExploreCharts(head, opened.config.capacity);
+  let chartsView: ChartsView | null = null;
   index.onBuild = (s, e) => charts.entry(s, e);
-  index.build(head);
-  // The states kept stop at the last multiple of `every`: the charts take the tail.
-  index.onBuild = undefined;
-  foldTail(opened, index, head, charts);
-  const startupMs = performance.now() - t0;
-  const chartsView = charts.view();
+  let stopped = false;
+  const out: ExploreApi = { handle: () => false, index, startupMs: 0, ready: Promise.resolve(), close: () => { stopped = true; } };
+  // The start-up pass runs in slices between requests: the app answers at once, and a
+  // state asked for past the pass is built on the spot (folding the charts in order).
+  out.ready = new Promise<void>((resolve, reject) => {
+    const step = () => {
+      if (stopped) return reject(new Error('the explorer was closed before its start-up pass ended'));
+      try {
+        if (index.build(index.builtTo + BUILD_SLICE) > 0 && index.builtTo + index.every <= head) {
+          setImmediate(step);
+          return;
+        }
+        index.build(head);
+        index.onBuild = undefined;
+        foldTail(opened, index, head, charts);
+        chartsView = charts.view();
+        out.startupMs = performance.now() - t0;
+        resolve();
+      } catch (e) {
+        reject(e as Error);
+      }
+    };
+    setImmediate(step);
+  });
+  // A failed pass leaves the charts building; a state asked for reports its own error.
+  out.ready.catch(() => undefined);
   let meta: Record<string, unknown> | null = null;
 
   const routes: Record<string, (p: URLSearchParams) => unknown> = {
@@ -82,9 +111,9 @@ export function createExploreApi(db: BetterSqlite3.Database, opts: ExploreOption
       const h = query.head();
       meta ??= {
         config: opened.config, vms: query.distinct('vm'), containers: query.distinct('container'), mms: query.distinct('mm'),
-        ops: query.distinct('op'), reasons: query.reasons(), state_every: index.every, startup_ms: Math.round(startupMs),
+        ops: query.distinct('op'), reasons: query.reasons(), state_every: index.every,
       };
-      return { ...meta, head: h, first_at: atOf(opened, 1), last_at: atOf(opened, h) };
+      return { ...meta, startup_ms: Math.round(out.startupMs), head: h, first_at: atOf(opened, 1), last_at: atOf(opened, h) };
     },
     entries: (p) => query.page(parseFilter(p), intParam(p, 'offset', 0), intParam(p, 'limit', 100, MAX_PAGE)),
     locate: (p) => ({ offset: query.locate(parseFilter(p), intParam(p, 'seq', 1)) }),
@@ -100,7 +129,7 @@ export function createExploreApi(db: BetterSqlite3.Database, opts: ExploreOption
       return explain(db, seq, { stateAt: (n) => index.copyAt(n) });
     },
     diff: (p) => diff(db, { seq: pointParam(opened, p, 'from', null) }, { seq: pointParam(opened, p, 'to', null) }, { stateAt: (n) => index.copyAt(n) }),
-    charts: (): ChartsView => chartsView,
+    charts: () => chartsView ?? { building: true, built_to: index.builtTo, head },
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): boolean => {
@@ -138,7 +167,8 @@ export function createExploreApi(db: BetterSqlite3.Database, opts: ExploreOption
     else sendAsset(res, asset, req.method === 'HEAD');
     return true;
   };
-  return { handle, index, startupMs };
+  out.handle = handle;
+  return out;
 }
 
 /** Folds the entries after the last kept state into the charts (the index keeps no state there). */

@@ -54,6 +54,7 @@ export async function startExplorer(db: BetterSqlite3.Database, opts: ExploreOpt
     server,
     api,
     close: () => new Promise<void>((resolve) => {
+      api.close();
       server.closeAllConnections();
       server.close(() => resolve());
     }),

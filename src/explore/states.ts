@@ -5,7 +5,7 @@ import { decodeState, encodeState } from '../snapshot/codec.js';
 import type { EntryLog } from '../store/log.js';
 
 /** Entries between two in-memory states: a state anywhere is one decode and at most this many evolves. */
-export const STATE_EVERY = 10_000;
+export const STATE_EVERY = 5_000;
 
 /** What `StateIndex.at` did, for the API's timing line and the tests. */
 export interface StateAtStats {

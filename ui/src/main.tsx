@@ -31,7 +31,14 @@ function App() {
   }, []);
   useEffect(() => {
     get<Meta>('meta').then((m) => { setMeta(m); setView((v) => (v.seq === null ? { ...v, seq: m.head } : v)); }).catch((e: Error) => setNote(e.message));
-    get<Charts>('charts').then(setCharts).catch(() => undefined);
+    // The server folds the charts in its start-up pass: ask again until they are there.
+    let timer = 0;
+    const poll = () => get<Charts | { building: true }>('charts').then((c) => {
+      if ('building' in c) timer = window.setTimeout(poll, 1000);
+      else setCharts(c);
+    }).catch(() => undefined);
+    void poll();
+    return () => clearTimeout(timer);
   }, []);
 
   const seq = view.seq;
