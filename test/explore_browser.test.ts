@@ -8,7 +8,9 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startExplorer, type Explorer } from '../src/explore/server.js';
 import { openDatabase } from '../src/store/open.js';
 import { demoLog, type DemoLog } from './explore_story.js';
-import { tmpDir } from './helpers.js';
+import { setupVm, steppingClock, tmpDir } from './helpers.js';
+import { openLedger } from '../src/ledger.js';
+import type { Request } from '../src/model/types.js';
 
 /** Debian's chromium (installed by .ci/run), driven by playwright-core: no browser download. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -31,7 +33,7 @@ s.before(async () => {
     executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 1000 },
   });
   ctx.on('request', (r) => {
-    if (!r.url().startsWith(x.url) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) outside.push(r.url());
+    if (!/^http:\/\/127\.0\.0\.1:\d+\//.test(r.url()) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) outside.push(r.url());
   });
 });
 
@@ -150,6 +152,38 @@ s('axe-core finds no serious or critical violation', async () => {
   const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   assert.equal(bad, [], JSON.stringify(bad, null, 1));
   await page.close();
+});
+
+s('a long log is windowed: only the rows in view are in the DOM, End reaches the last entry', async () => {
+  const path = join(tmpDir(), 'long.db');
+  const l = await openLedger(path, { clock: steppingClock() });
+  setupVm(l);
+  for (let b = 0; b < 4; b++) {
+    const reqs: Request[] = [];
+    for (let i = 0; i < 1000; i++) reqs.push({ op: 'pasid_alloc', container: 'c1', min: 1, max: 100 }, { op: 'pasid_free', container: 'c1', pasid: 1 });
+    l.batch(reqs);
+  }
+  const head = l.head().seq;
+  l.close();
+  const ldb = openDatabase(path, { readonly: true });
+  const y = await startExplorer(ldb, { port: 0 });
+  const page = await ctx.newPage();
+  try {
+    await page.goto(y.url);
+    await page.locator('.row[data-seq="1"]').waitFor();
+    const rows = await page.locator('.timeline-list [role=option]').count();
+    assert.ok(head > 10_000 && rows < 80, `${rows} rows in the DOM for ${head} entries`);
+    await page.locator('.timeline-list').focus();
+    await page.keyboard.press('End');
+    await page.locator(`.row.active[data-seq="${head}"]`).waitFor();
+    assert.ok(await page.locator('.timeline-list [role=option]').count() < 80);
+    await page.keyboard.press('PageUp');
+    assert.ok(Number(await page.locator('.row.active').getAttribute('data-seq')) < head - 10);
+  } finally {
+    await page.close();
+    await y.close();
+    ldb.close();
+  }
 });
 
 s('nothing was fetched from outside the explorer (no CDN, no fonts)', () => {
