@@ -3,12 +3,14 @@ import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { openLedger } from '../src/ledger.js';
 import { viewState } from '../src/model/view.js';
 import { diff } from '../src/replay/diff.js';
 import { explain } from '../src/replay/explain.js';
 import { replayTo } from '../src/replay/replay_to.js';
+import { createExploreApi } from '../src/explore/api.js';
 import { startExplorer, type Explorer } from '../src/explore/server.js';
 import { openDatabase } from '../src/store/open.js';
 import { demoLog, type DemoLog } from './explore_story.js';
@@ -217,6 +219,37 @@ s('a log that grows while the explorer runs is followed (the states kept stay va
     await y.close();
     rdb.close();
     l.close();
+  }
+});
+
+s('mounted under /ui/ (as serve will): the app and API answer there, /ui redirects, other paths are left to the host server', async () => {
+  const api = createExploreApi(db, { prefix: '/ui/' });
+  await api.ready;
+  const server = createServer((req, res) => {
+    if (!api.handle(req, res)) {
+      res.writeHead(418);
+      res.end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const meta = await fetch(`${base}/ui/api/meta`);
+    assert.is(((await meta.json()) as { head: number }).head, demo.head);
+    const page = await fetch(`${base}/ui/`);
+    const html = await page.text();
+    assert.match(html, /<div id="app">/);
+    const script = /src="\.\/(assets\/[^"]+\.js)"/.exec(html)![1]!;
+    const js = await fetch(`${base}/ui/${script}`);
+    assert.is(js.status, 200, 'the app refers to its files relatively: they load under the prefix');
+    assert.match(js.headers.get('content-type') ?? '', /javascript/);
+    const bare = await fetch(`${base}/ui`, { redirect: 'manual' });
+    assert.is(bare.status, 308);
+    assert.is(bare.headers.get('location'), '/ui/');
+    assert.is((await fetch(`${base}/api/meta`)).status, 418, 'outside the prefix: not the explorer\'s');
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
 

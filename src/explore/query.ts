@@ -98,7 +98,13 @@ export function parseFilter(p: URLSearchParams): EntryFilter {
   return f;
 }
 
-/** Whether a filter selects every entry (then row i is seq i + 1 and no query is needed to count). */
+/**
+ * Whether a filter selects every entry (then row i is seq i + 1 and no query is needed to count).
+ *
+ * @example
+ * isEmptyFilter({ fold: false }); // true
+ * isEmptyFilter({ vm: 'vm2' });   // false
+ */
 export function isEmptyFilter(f: EntryFilter): boolean {
   return Object.values(f).every((v) => v === undefined || v === false);
 }
