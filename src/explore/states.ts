@@ -1,7 +1,8 @@
 import { evolve } from '../model/evolve.js';
 import { cloneState, emptyState, type HostState } from '../model/state.js';
 import type { Entry, HostConfig } from '../model/types.js';
-import { decodeState, encodeState } from '../snapshot/codec.js';
+import { deserialize, serialize } from 'node:v8';
+import type { IdAllocator } from '../model/allocator.js';
 import type { EntryLog } from '../store/log.js';
 
 /** Entries between two in-memory states: a state anywhere is one decode and at most this many evolves. */
@@ -19,7 +20,7 @@ export interface StateAtStats {
 
 /**
  * The host at any seq of a log, fast enough to scrub: states kept in memory every
- * `every` entries (as snapshot blobs, compact), built lazily the first time a seq past
+ * `every` entries (compact: see `Kept`), built lazily the first time a seq past
  * them is asked for, then the recorded entries evolved from the nearest one below.
  * Never writes the log nor its snapshot table: an explorer is a reader.
  *
@@ -28,10 +29,10 @@ export interface StateAtStats {
  *
  * @example
  * const idx = new StateIndex(log, config);
- * viewState(idx.at(120_000)); // one decode and at most STATE_EVERY evolves
+ * viewState(idx.at(120_000)); // one restore and at most STATE_EVERY evolves
  */
 export class StateIndex {
-  private readonly kept: Buffer[] = [];
+  private readonly kept: Kept[] = [];
   /** The last state the index evolved to, reused when the next ask is just after it (scrubbing forward). */
   private last: HostState | null = null;
   /** Called with each state the index passes while it builds (for charts computed in the same pass). */
@@ -58,7 +59,7 @@ export class StateIndex {
       evolve(s, e);
       read++;
       this.onBuild?.(s, e);
-      if (s.seq % this.every === 0) this.kept.push(encodeState(s));
+      if (s.seq % this.every === 0) this.kept.push(keep(s));
     }
     return read;
   }
@@ -87,11 +88,49 @@ export class StateIndex {
     return cloneState(this.at(seq));
   }
 
-  /** The kept state number k (k * every), decoded: a fresh copy. */
+  /** The kept state number k (k * every), restored: a fresh copy. */
   private stateAtKept(k: number): HostState {
-    if (k === 0) return emptyState(this.config);
-    const s = decodeState(this.kept[k - 1]!, this.config, k * this.every);
-    if (!s) throw new Error(`bug: in-memory state ${k * this.every} does not decode`);
-    return s;
+    return k === 0 ? emptyState(this.config) : restore(this.kept[k - 1]!, this.config);
   }
+}
+
+/**
+ * A state kept in memory, compact and quick to restore: the PASIDs (the bulk of a
+ * state: one owner entry and one set member each) as typed arrays, the allocator as its
+ * own copy (copied by typed arrays), everything else through V8's serialisation.
+ */
+interface Kept {
+  rest: Buffer;
+  ids: IdAllocator;
+  ownerKeys: Uint32Array;
+  ownerValues: Uint32Array;
+  /** Per vfio_mm (in the state's order), its PASIDs. */
+  pasids: Uint32Array[];
+}
+
+function keep(s: HostState): Kept {
+  const ownerKeys = new Uint32Array(s.owner.size);
+  const ownerValues = new Uint32Array(s.owner.size);
+  let i = 0;
+  for (const [k, v] of s.owner) {
+    ownerKeys[i] = k;
+    ownerValues[i++] = v;
+  }
+  const pasids: Uint32Array[] = [];
+  const mms = new Map<number, unknown>();
+  for (const [id, m] of s.vfioMms) {
+    pasids.push(Uint32Array.from(m.pasids));
+    mms.set(id, { ...m, pasids: null });
+  }
+  const { ids, owner: _o, vfioMms: _m, config: _c, ...rest } = s;
+  return { rest: serialize({ ...rest, vfioMms: mms }), ids: ids.clone(), ownerKeys, ownerValues, pasids };
+}
+
+function restore(k: Kept, config: HostConfig): HostState {
+  const rest = deserialize(k.rest) as Omit<HostState, 'ids' | 'owner' | 'config'>;
+  const owner = new Map<number, number>();
+  for (let i = 0; i < k.ownerKeys.length; i++) owner.set(k.ownerKeys[i]!, k.ownerValues[i]!);
+  let i = 0;
+  for (const m of rest.vfioMms.values()) m.pasids = new Set(k.pasids[i++]);
+  return { ...rest, config, owner, ids: k.ids.clone() };
 }
