@@ -127,7 +127,9 @@ function keep(s: HostState): Kept {
 }
 
 function restore(k: Kept, config: HostConfig): HostState {
-  const rest = deserialize(k.rest) as Omit<HostState, 'ids' | 'owner' | 'config'>;
+  // Node's deserializer makes typed arrays views into the blob it reads (a device's
+  // config space bytes): read a copy, or evolving the state would edit the kept one.
+  const rest = deserialize(Buffer.from(k.rest)) as Omit<HostState, 'ids' | 'owner' | 'config'>;
   const owner = new Map<number, number>();
   for (let i = 0; i < k.ownerKeys.length; i++) owner.set(k.ownerKeys[i]!, k.ownerValues[i]!);
   let i = 0;
