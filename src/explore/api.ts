@@ -57,7 +57,7 @@ class BadRequest extends Error {}
  * | `api/locate?seq&<filter>` | the position of a seq in the filtered timeline |
  * | `api/state?seq` or `?at` | the host just after that entry (`StateView`) and the time it took |
  * | `api/explain?seq` | `explain`, as the CLI prints with `--json` |
- * | `api/diff?from&to` | `diff` between two seqs or times |
+ * | `api/diff?from&to` | `diff` between two seqs |
  * | `api/charts` | PASIDs held per vm, capacity left, denials by reason (`ChartsView`) |
  * | `api/evidence?from&to` | the proofs bundle of a range: 501 until bundles are wired in |
  *
