@@ -6,6 +6,7 @@ import { buildBigLog } from './biglog.js';
 import { machineInfo, type MachineInfo } from './machine.js';
 import type { BenchRow } from './row.js';
 import { allocatorRows } from './rows/allocator.js';
+import { exploreRows } from './rows/explore.js';
 import { inMemoryRow } from './rows/in_memory.js';
 import { memoryRow } from './rows/memory.js';
 import { auditRow, replayRow, verifyRow } from './rows/replay.js';
@@ -104,6 +105,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     rows.push(...(await reopenRows(big, sizes.readRuns, log)));
     rows.push(...allocatorRows(sizes.allocatorChurnOps, sizes.readRuns, log));
     rows.push(...startupRows(big.path, sizes.startupRuns, log));
+    rows.push(...(await exploreRows(big.path, big.entries, opts.quick ? 5 : 30, log)));
 
     const notes = [
       `every figure is the median of ${sizes.readRuns === sizes.writeRuns ? sizes.readRuns : `${sizes.readRuns} to ${sizes.writeRuns}`} runs; a ceiling is raw better-sqlite3 in the same run, same file pragmas (WAL, synchronous=FULL), same table made by the project's migrations, same rows (RFC 8785 text, SHA-256 leaf and chain, indexing columns)`,

@@ -11,6 +11,7 @@ import { registerDemo } from './demo.js';
 import { registerDiff } from './diff.js';
 import { registerExplain } from './explain.js';
 import { registerExport } from './export.js';
+import { registerExplore } from './explore.js';
 import { registerKeygen } from './keygen.js';
 import { registerLog } from './log.js';
 import { registerReplay } from './replay.js';
@@ -62,6 +63,7 @@ registerVerify(program);
 registerCheckpoint(program);
 registerKeygen(program);
 registerExport(program);
+registerExplore(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 try {

@@ -1,6 +1,7 @@
 import { evolve } from '../model/evolve.js';
 import type { Entry, TransitionEntry } from '../model/types.js';
 import { ReplayError } from './errors.js';
+import type { StateAtOptions } from './explain.js';
 import { resolvePoint, type Point } from './point.js';
 import { openSource, type ReplaySource } from './source.js';
 
@@ -56,12 +57,12 @@ export interface LogDiff {
  * diff(ledger, { seq: 100 }, { at: '2026-01-01T10:45:00Z' }).vfio_mms.released;
  * // [{ seq: 212, vfio_mm: 2, mm: '0x2000', freed: 9 }]
  */
-export function diff(src: ReplaySource, from: Point, to: Point): LogDiff {
+export function diff(src: ReplaySource, from: Point, to: Point, opts: StateAtOptions = {}): LogDiff {
   const { log, cache } = openSource(src);
   const a = resolvePoint(log, from);
   const b = resolvePoint(log, to);
   if (a > b) throw new ReplayError(`--from (seq ${a}) is after --to (seq ${b})`);
-  const s = cache.advance(cache.restore(a), a);
+  const s = opts.stateAt ? opts.stateAt(a) : cache.advance(cache.restore(a), a);
   const ownerA = new Map(s.owner);
   const mmOf = new Map<number, string>([...s.vfioMms.values()].map((m) => [m.vfio_mm, m.mm]));
   const d: LogDiff = {

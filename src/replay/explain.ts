@@ -49,6 +49,15 @@ export type Explanation =
   | ({ type: 'request'; entry: Entry } & RequestExplanation)
   | { seq: number; type: 'transition'; entry: Entry; summary: string; cause: RequestExplanation | null };
 
+/** Where `explain` and `diff` take the host at a seq from (default: the log's snapshot cache and a replay). */
+export interface StateAtOptions {
+  /**
+   * The host just after entry `seq`, owned by the caller (for an explorer that keeps
+   * its own in-memory states). It must be the state the log replays to.
+   */
+  stateAt?: (seq: number) => HostState;
+}
+
 /**
  * Explains one entry. A request: what was asked, by which vm, what the caller saw and
  * why, with the facts computed from the host just before it (for a PASID request its
@@ -59,7 +68,7 @@ export type Explanation =
  * @example
  * explain(ledger, 57).why; // 'vfio_mm #2 (mm 0x2000) held 8 PASIDs; its set allows 8 (quota 8)'
  */
-export function explain(src: ReplaySource, seq: number): Explanation {
+export function explain(src: ReplaySource, seq: number, opts: StateAtOptions = {}): Explanation {
   const opened = openSource(src);
   resolvePoint(opened.log, { seq });
   const entry = JSON.parse(opened.log.row(seq)!.entry) as Entry;
@@ -70,19 +79,19 @@ export function explain(src: ReplaySource, seq: number): Explanation {
       summary: `seq ${seq}: the host's configuration: profile ${profile}, pasid_bits ${pasid_bits}, capacity ${capacity}, pasid_quota ${pasid_quota}, PASID capability ${pasid_cap_exposure}`,
     };
   }
-  if (entry.type === 'request') return { type: 'request', entry, ...explainRequest(opened, entry) };
+  if (entry.type === 'request') return { type: 'request', entry, ...explainRequest(opened, entry, opts) };
   const t = entry as TransitionEntry;
   const causeRow = opened.log.row(t.cause);
   const causeEntry = causeRow ? (JSON.parse(causeRow.entry) as Entry) : null;
-  const cause = causeEntry?.type === 'request' ? explainRequest(opened, causeEntry) : null;
+  const cause = causeEntry?.type === 'request' ? explainRequest(opened, causeEntry, opts) : null;
   const { seq: _s, at: _a, type: _t, cause: _c, machine, event, from, to, ...fields } = t;
   const summary = `seq ${seq}: ${machine} ${event} ${from} → ${to} (${fmtFields(fields)}), caused by ${cause ? cause.summary : `seq ${t.cause}, which is not a request`}`;
   return { seq, type: 'transition', entry, summary, cause };
 }
 
-function explainRequest(opened: OpenedLog, e: RequestEntry): RequestExplanation {
+function explainRequest(opened: OpenedLog, e: RequestEntry, opts: StateAtOptions): RequestExplanation {
   const { cache, log } = opened;
-  const before = cache.advance(cache.restore(e.seq - 1), e.seq - 1);
+  const before = opts.stateAt ? opts.stateAt(e.seq - 1) : cache.advance(cache.restore(e.seq - 1), e.seq - 1);
   const facts = requestFacts(before, e);
   const transitions: RequestExplanation['transitions'] = [];
   const caused: TransitionEntry[] = [];

@@ -10,7 +10,7 @@ export { replayTo, type ReplayOptions } from './replay_to.js';
 export { parsePoint, resolvePoint, normaliseTime, type Point } from './point.js';
 export { openSource, type ReplaySource, type OpenedLog } from './source.js';
 export { ReplayError } from './errors.js';
-export { explain, requestFacts, type Explanation, type RequestExplanation } from './explain.js';
+export { explain, requestFacts, type Explanation, type RequestExplanation, type StateAtOptions } from './explain.js';
 export { timeline, type Timeline, type TimelineSubject, type PasidHolding, type MmGeneration, type VmLife } from './timeline.js';
 export { diff, type LogDiff, type VfioMmPasidChange } from './diff.js';
 export { verifyReplay, type ReplayVerification, type ReplayMismatch } from './verify_replay.js';
