@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { openLedger } from '../ledger.js';
 import { parseRequest, RequestError } from '../model/request.js';
 import type { Request } from '../model/types.js';
+import { canonicalEntry } from '../store/canonical.js';
 import { CliError, configOptions, intArg, type ConfigFlags } from './common.js';
 import { fmtOutcome, outcomeJson } from './format.js';
 import { progress } from './progress.js';
@@ -12,9 +13,11 @@ const CHUNK = 1000;
 
 /**
  * Parses a request file: one JSON request per line; blank lines and lines starting
- * with `#` are skipped. Any bad line refuses the whole file.
+ * with `#` are skipped. Every line is checked before anything is applied (JSON, shape,
+ * nesting, strings, and that its canonical text reads back), so any bad line refuses
+ * the whole file and nothing is applied.
  *
- * @throws CliError naming the file, line and what is wrong.
+ * @throws CliError naming the file, line and what is wrong (values quoted to 80 characters).
  */
 export function parseRequestFile(text: string, name: string, lineNumbers: number[] = []): Request[] {
   const out: Request[] = [];
@@ -26,15 +29,24 @@ export function parseRequestFile(text: string, name: string, lineNumbers: number
     try {
       value = JSON.parse(line);
     } catch (e) {
-      throw new CliError(`${name}:${i + 1}: not JSON: ${(e as Error).message}; nothing was applied`);
+      const why = e instanceof RangeError ? 'nested too deeply to read' : `not JSON: ${(e as Error).message}`;
+      throw new CliError(`${name}:${i + 1}: ${why}; nothing was applied`);
     }
+    let req: Request;
     try {
-      out.push(parseRequest(value));
-      lineNumbers.push(i + 1);
+      req = parseRequest(value);
     } catch (e) {
       if (e instanceof RequestError) throw new CliError(`${name}:${i + 1}: ${e.message}; nothing was applied`);
       throw e;
     }
+    try {
+      // The request entry will hold this request: prove now, not mid-file, that it can be logged.
+      canonicalEntry(req as unknown as Record<string, unknown>);
+    } catch (e) {
+      throw new CliError(`${name}:${i + 1}: the request cannot be logged as JSON (${(e as Error).message}); nothing was applied`);
+    }
+    out.push(req);
+    lineNumbers.push(i + 1);
   }
   return out;
 }
