@@ -99,7 +99,7 @@ export class Ledger {
    */
   batch(reqs: readonly (Request | unknown)[]): Outcome[] {
     this.live();
-    if (!Array.isArray(reqs)) throw new RequestError('a batch must be an array of requests');
+    if (!Array.isArray(reqs) || types.isProxy(reqs)) throw new RequestError('a batch must be a plain array of requests');
     const parsed = reqs.map((r, i) => {
       try {
         return parseRequest(r, PARSE);

@@ -100,7 +100,7 @@ function check(kind: FieldKind, v: unknown): string | null {
  * @example
  * parseRequest({ op: 'pasid_alloc', container: 'c1', min: 1, max: 1048575 });
  * parseRequest({ op: 'pasid_alloc', container: 'c1' }); // RequestError: pasid_alloc: missing "min"
- * parseRequest({ op: 'vm_exit', vm: 'a', get id() { return 'x'; } }); // RequestError: vm_exit: "id" is a getter ...
+ * parseRequest({ op: 'vm_exit', vm: 'a', get id() { return 'x'; } }); // RequestError: "id" is a getter or setter, not a data field
  */
 export function parseRequest(value: unknown, opts: PlainCopyOptions = {}): Request {
   if (typeof value !== 'object' || value === null) throw new RequestError('a request must be a JSON object');
@@ -111,8 +111,8 @@ export function parseRequest(value: unknown, opts: PlainCopyOptions = {}): Reque
   } catch (e) {
     if (e instanceof RequestError) throw e;
     if (e instanceof NotPlainData) throw new RequestError(e.message);
-    // A Proxy's trap or a revoked Proxy threw while being read.
-    throw new RequestError(`the request could not be read as plain data (${quote(e instanceof Error ? e.message : String(e))})`);
+    // A Proxy's trap or a revoked Proxy threw while being read (the ledger refuses Proxies before this).
+    throw new RequestError(`the request could not be read as plain data (${thrownText(e)})`);
   }
   const op = obj.op;
   if (typeof op !== 'string' || !Object.hasOwn(SHAPES, op)) {
@@ -146,4 +146,13 @@ export function parseRequest(value: unknown, opts: PlainCopyOptions = {}): Reque
     throw new RequestError(`config_write: "value" does not fit in ${String(obj.size)} byte(s)`);
   }
   return obj as unknown as Request;
+}
+
+/** What a foreign exception says, quoted; its own getters or `toString` may throw too. */
+function thrownText(e: unknown): string {
+  try {
+    return quote(e instanceof Error ? e.message : String(e));
+  } catch {
+    return 'an exception';
+  }
 }
