@@ -201,17 +201,39 @@ export class Ledger {
     }
   }
 
+  /**
+   * Why `request()` would refuse a request for its id, or null: the id was recorded
+   * for a different request. A caller can so check many requests before running any
+   * (`pasid-ledger run` does, to apply a file all or nothing). Takes what `request()`
+   * takes; a malformed request throws `RequestError`.
+   *
+   * @example
+   * ledger.idConflict({ op: 'vm_exit', vm: 'vm2', id: 'qemu-42' }); // 'request id "qemu-42" was used by ...' or null
+   */
+  idConflict(req: Request | unknown): string | null {
+    this.live();
+    const r = parseRequest(req, PARSE);
+    const { id, ...asked } = r;
+    return id === undefined ? null : (this.prior(id, asked)?.conflict ?? null);
+  }
+
+  /** The request entry recorded under `req`'s id, and the refusal when it asked something else. */
+  private prior(id: string, asked: object): { recorded: RequestEntry; conflict: string | null } | undefined {
+    const row = this.log.byRequestId(id);
+    if (!row) return undefined;
+    const recorded = JSON.parse(row.entry) as RequestEntry;
+    // A retry must ask the same thing: an id reused for another request is the caller's bug.
+    const same = canonicalJson(recorded.req) === canonicalJson(asked);
+    return { recorded, conflict: same ? null : `request id ${quote(id)} was used by a different request (seq ${recorded.seq})` };
+  }
+
   private run(req: Request): Outcome {
     const { id, ...asked } = req;
     if (id !== undefined) {
-      const prior = this.log.byRequestId(id);
+      const prior = this.prior(id, asked);
       if (prior) {
-        const recorded = JSON.parse(prior.entry) as RequestEntry;
-        // A retry must ask the same thing: an id reused for another request is the caller's bug.
-        if (canonicalJson(recorded.req) !== canonicalJson(asked)) {
-          throw new RequestError(`request id ${quote(id)} was used by a different request (seq ${recorded.seq}); nothing was written`);
-        }
-        return { ...outcomeOf(recorded), replayed: true };
+        if (prior.conflict) throw new RequestError(`${prior.conflict}; nothing was written`);
+        return { ...outcomeOf(prior.recorded), replayed: true };
       }
     }
     const d = decide(this.st, req);

@@ -77,6 +77,33 @@ T('a 10 MB value or field name in a line is not echoed', async () => {
   await refusedFile('10 MB type', `{"op":"set_iommu","container":"c","type":"${big}"}`, /longer than 256/);
 });
 
+T('a request id reused for a different request, against the log or within the file: exit 2, nothing applied', async () => {
+  const dir = tmpDir();
+  const db = await existingLog(dir);
+  const l = await openLedger(db);
+  assert.is(l.request({ op: 'vm_start', vm: 'pre2', mm: '0x8', id: 'logged' }).seq, 4);
+  l.close();
+  const bytes = readFileSync(db);
+  const file = join(dir, 'ids.jsonl');
+  const good = goodLines();
+  // Before the fix, the first 1,000 lines were applied before line 1,201 was refused.
+  writeFileSync(file, [...good.slice(0, 1200), '{"op":"vm_start","vm":"other","mm":"0x4","id":"logged"}', ...good.slice(1200)].join('\n'));
+  let r = cli(['run', file, '--db', db]);
+  assert.is(r.code, 2, r.err);
+  assert.match(r.err, /ids\.jsonl:1201: request id "logged" was used by a different request \(seq 4\); nothing was applied\n$/);
+  assert.ok(readFileSync(db).equals(bytes), 'nothing applied');
+  writeFileSync(file, ['{"op":"vm_start","vm":"x","mm":"0x5","id":"mine"}', ...good, '{"op":"vm_start","vm":"y","mm":"0x5","id":"mine"}'].join('\n'));
+  r = cli(['run', file, '--db', db]);
+  assert.is(r.code, 2, r.err);
+  assert.match(r.err, /ids\.jsonl:1502: request id "mine" was used by a different request \(line 1\); nothing was applied\n$/);
+  assert.ok(readFileSync(db).equals(bytes), 'nothing applied');
+  // The same request again under its id is a retry: fine, and marked replayed.
+  writeFileSync(file, '{"op":"vm_start","vm":"pre2","mm":"0x8","id":"logged"}\n{"op":"vm_start","vm":"pre2","mm":"0x8","id":"logged"}\n');
+  r = cli(['run', file, '--db', db, '--json']);
+  assert.is(r.code, 0, r.err);
+  assert.equal(r.out.trim().split('\n').map((x) => JSON.parse(x).replayed), [true, true]);
+});
+
 T('parseRequestFile: a lone surrogate is a CliError from a RequestError, not a plain Error', () => {
   assert.throws(() => parseRequestFile('{"op":"vm_start","vm":"ok","mm":"1"}\n{"op":"vm_start","vm":"\\ud800","mm":"1"}', 'f'),
     (e: unknown) => e instanceof CliError && /^f:2: "vm" holds a lone/.test((e as Error).message));

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { openLedger } from '../ledger.js';
+import { openLedger, type Ledger } from '../ledger.js';
+import { quote } from '../model/quote.js';
 import { parseRequest, RequestError } from '../model/request.js';
 import type { Request } from '../model/types.js';
-import { canonicalEntry } from '../store/canonical.js';
+import { canonicalEntry, canonicalJson } from '../store/canonical.js';
 import { CliError, configOptions, intArg, type ConfigFlags } from './common.js';
 import { fmtOutcome, outcomeJson } from './format.js';
 import { progress } from './progress.js';
@@ -51,6 +52,30 @@ export function parseRequestFile(text: string, name: string, lineNumbers: number
   return out;
 }
 
+/**
+ * Refuses, before anything is applied, a request id the file reuses for a different
+ * request, or one the log recorded for a different request: either would be refused
+ * mid-file. The same request repeated under its id is a retry, and fine.
+ *
+ * @throws CliError naming the line.
+ */
+function checkRequestIds(ledger: Ledger, reqs: readonly Request[], lines: readonly number[], name: string): void {
+  const seen = new Map<string, { text: string; line: number }>();
+  reqs.forEach((r, j) => {
+    if (r.id === undefined) return;
+    const { id, ...asked } = r;
+    const text = canonicalJson(asked);
+    const first = seen.get(id);
+    if (first) {
+      if (first.text !== text) throw new CliError(`${name}:${lines[j]}: request id ${quote(id)} was used by a different request (line ${first.line}); nothing was applied`);
+      return;
+    }
+    seen.set(id, { text, line: lines[j]! });
+    const why = ledger.idConflict(r);
+    if (why) throw new CliError(`${name}:${lines[j]}: ${why}; nothing was applied`);
+  });
+}
+
 export function registerRun(program: Command): void {
   program
     .command('run')
@@ -75,6 +100,12 @@ export function registerRun(program: Command): void {
       const lines: number[] = [];
       const reqs = parseRequestFile(text, name, lines);
       const ledger = await openLedger(o.db, configOptions(o));
+      try {
+        checkRequestIds(ledger, reqs, lines, name);
+      } catch (e) {
+        ledger.close();
+        throw e;
+      }
       const bar = progress('requests', reqs.length);
       try {
         for (let i = 0; i < reqs.length; i += CHUNK) {
@@ -83,7 +114,8 @@ export function registerRun(program: Command): void {
           try {
             outs = ledger.batch(chunk);
           } catch (e) {
-            // Only a request id reused for another request gets here: refused at run time.
+            // Only a request id reused for another request gets here, recorded by another
+            // process since checkRequestIds: refused at run time.
             const m = e instanceof RequestError ? /^request (\d+): (.*)$/s.exec(e.message) : null;
             if (!m) throw e;
             const line = lines[i + Number(m[1])];

@@ -63,12 +63,15 @@ function sameJson(a: unknown, b: unknown): boolean {
   if ((proto !== Object.prototype && proto !== null) || Array.isArray(b)) return false;
   const ao = a as Record<string, unknown>;
   const bo = b as Record<string, unknown>;
+  // for-in, the fast way over a plain object's keys; an inherited enumerable key is no data.
   let n = 0;
-  for (const k of Object.keys(ao)) {
+  for (const k in ao) {
+    if (!Object.hasOwn(ao, k)) return false;
     const v = ao[k];
     if (v === undefined) continue;
     n++;
-    if (!Object.hasOwn(bo, k) || !sameJson(v, bo[k])) return false;
+    if (!sameJson(v, bo[k])) return false;
   }
-  return n === Object.keys(bo).length;
+  for (const k in bo) if (Object.hasOwn(bo, k)) n--;
+  return n === 0;
 }
