@@ -1,19 +1,29 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { configConflicts, resolveConfig, type ConfigOptions } from './config.js';
+import { types } from 'node:util';
+import { CONFIG_KEYS, configConflicts, resolveConfig, type ConfigOptions } from './config.js';
 import { decide } from './model/decide.js';
 import { evolve } from './model/evolve.js';
+import { quote, quoteKey } from './model/quote.js';
 import { parseRequest, RequestError } from './model/request.js';
 import type { HostState } from './model/state.js';
 import type { ConfigEntry, Entry, HostConfig, Outcome, Request, RequestEntry } from './model/types.js';
 import { viewState, type StateView } from './model/view.js';
 import { canonicalJson } from './store/canonical.js';
+import { discardCreated, filesBefore } from './store/created.js';
 import { EntryLog, type LogHead } from './store/log.js';
 import { migrateToLatest } from './store/migrate.js';
 import { openDatabase, StoreError, type OpenOptions } from './store/open.js';
+import { OPEN_OPTIONS, openOptionProblem } from './store/options.js';
 import { SnapshotCache, SNAPSHOT_EVERY } from './snapshot/cache.js';
 
 /** `close()` writes a snapshot when more entries than this were evolved since the last one. */
 const SNAPSHOT_ON_CLOSE = 10_000;
+
+/** A request is read as plain data; a Proxy is refused before any of its traps runs. */
+const PARSE = { isExotic: (o: object): boolean => types.isProxy(o) };
+
+/** Every option `openLedger` knows: another name is a caller's typo, refused rather than ignored. */
+const LEDGER_OPTIONS: readonly string[] = ['clock', ...CONFIG_KEYS, ...OPEN_OPTIONS] satisfies readonly (keyof LedgerOptions)[];
 
 /** How to open a ledger. Configuration options apply when the log is new and must match when it is not. */
 export interface LedgerOptions extends ConfigOptions, OpenOptions {
@@ -47,19 +57,36 @@ export class Ledger {
     return this.log.db;
   }
 
+  /** Whether `close()` has been called (or the handle was closed under the ledger). */
+  get closed(): boolean {
+    return !this.log.db.open;
+  }
+
+  /** @throws StoreError once the ledger is closed: its methods then have no file to work on. */
+  private live(): void {
+    if (!this.log.db.open) throw new StoreError(`ledger is closed (${this.label}): open it again with openLedger`);
+  }
+
   /**
    * Runs one request and returns what the caller sees. A request carrying an `id`
    * that was already recorded returns the recorded outcome (`replayed: true`) and
    * writes nothing.
    *
-   * @throws RequestError for a malformed request (nothing is written); an IO error
-   * (nothing is written, the in-memory state is rebuilt from the log).
+   * A request is plain data: own enumerable data fields of a plain object (no getters,
+   * prototypes, class instances, Proxies or symbol keys), strings with a UTF-8 form.
+   * It is copied once and the copy is checked and logged, so no request, however
+   * built, can write an entry that does not read back.
+   *
+   * @throws RequestError for a malformed request (nothing is written); StoreError once
+   * the ledger is closed; an IO error (nothing is written, the in-memory state is
+   * rebuilt from the log).
    * @example
    * ledger.request({ op: 'pasid_alloc', container: 'c1', min: 1, max: 0xfffff });
    * // { seq: 12, ret: 0, pasid: 1, reason: null }
    */
   request(req: Request | unknown): Outcome {
-    const parsed = parseRequest(req);
+    this.live();
+    const parsed = parseRequest(req, PARSE);
     return this.write(() => this.run(parsed));
   }
 
@@ -67,12 +94,15 @@ export class Ledger {
    * Runs many requests in one transaction (one fsync): each is decided against the
    * state its predecessors left. All are recorded, or none.
    *
-   * @throws RequestError naming the index of the first malformed request, before anything is written.
+   * @throws RequestError naming the index of the first malformed request, before
+   * anything is written; StoreError once the ledger is closed.
    */
   batch(reqs: readonly (Request | unknown)[]): Outcome[] {
+    this.live();
+    if (!Array.isArray(reqs) || types.isProxy(reqs)) throw new RequestError('a batch must be a plain array of requests');
     const parsed = reqs.map((r, i) => {
       try {
-        return parseRequest(r);
+        return parseRequest(r, PARSE);
       } catch (e) {
         (e as Error).message = `request ${i}: ${(e as Error).message}`;
         throw e;
@@ -98,6 +128,7 @@ export class Ledger {
    * ledger.pasidRequest('c1', buf); // { ret: 0, pasid: 1, ... }, and buf now holds result = 1
    */
   pasidRequest(container: string, buf: Uint8Array, opts: { vm?: string; id?: string } = {}): Outcome {
+    this.live();
     const out = this.request({ op: 'pasid_request', container, hex: Buffer.from(buf).toString('hex'), ...opts });
     if (out.hex !== undefined) buf.set(Buffer.from(out.hex, 'hex').subarray(0, buf.length));
     return out;
@@ -105,6 +136,7 @@ export class Ledger {
 
   /** The host as it is now (after catching up with other writers). Do not mutate it. */
   get state(): HostState {
+    this.live();
     this.catchUp();
     return this.st;
   }
@@ -129,6 +161,7 @@ export class Ledger {
 
   /** The last entry of the log. */
   head(): LogHead {
+    this.live();
     return this.log.head();
   }
 
@@ -168,17 +201,39 @@ export class Ledger {
     }
   }
 
+  /**
+   * Why `request()` would refuse a request for its id, or null: the id was recorded
+   * for a different request. A caller can so check many requests before running any
+   * (`pasid-ledger run` does, to apply a file all or nothing). Takes what `request()`
+   * takes; a malformed request throws `RequestError`.
+   *
+   * @example
+   * ledger.idConflict({ op: 'vm_exit', vm: 'vm2', id: 'qemu-42' }); // 'request id "qemu-42" was used by ...' or null
+   */
+  idConflict(req: Request | unknown): string | null {
+    this.live();
+    const r = parseRequest(req, PARSE);
+    const { id, ...asked } = r;
+    return id === undefined ? null : (this.prior(id, asked)?.conflict ?? null);
+  }
+
+  /** The request entry recorded under `req`'s id, and the refusal when it asked something else. */
+  private prior(id: string, asked: object): { recorded: RequestEntry; conflict: string | null } | undefined {
+    const row = this.log.byRequestId(id);
+    if (!row) return undefined;
+    const recorded = JSON.parse(row.entry) as RequestEntry;
+    // A retry must ask the same thing: an id reused for another request is the caller's bug.
+    const same = canonicalJson(recorded.req) === canonicalJson(asked);
+    return { recorded, conflict: same ? null : `request id ${quote(id)} was used by a different request (seq ${recorded.seq})` };
+  }
+
   private run(req: Request): Outcome {
     const { id, ...asked } = req;
     if (id !== undefined) {
-      const prior = this.log.byRequestId(id);
+      const prior = this.prior(id, asked);
       if (prior) {
-        const recorded = JSON.parse(prior.entry) as RequestEntry;
-        // A retry must ask the same thing: an id reused for another request is the caller's bug.
-        if (canonicalJson(recorded.req) !== canonicalJson(asked)) {
-          throw new RequestError(`request id ${JSON.stringify(id)} was used by a different request (seq ${recorded.seq}); nothing was written`);
-        }
-        return { ...outcomeOf(recorded), replayed: true };
+        if (prior.conflict) throw new RequestError(`${prior.conflict}; nothing was written`);
+        return { ...outcomeOf(prior.recorded), replayed: true };
       }
     }
     const d = decide(this.st, req);
@@ -216,26 +271,43 @@ export function outcomeOf(e: RequestEntry): Outcome {
  * configuration as entry 1; an existing one is replayed under its own, and options
  * that differ from it are refused.
  *
- * @throws StoreError when the file cannot be opened, was written by a newer schema,
- * or its configuration differs from the options.
+ * @throws StoreError for an unknown option (a typo such as `pasidQuota` is refused,
+ * not ignored) or a value out of range, when the file cannot be opened, was written
+ * by a newer schema, or its configuration differs from the options. A failed open of
+ * a path that did not exist leaves no file behind (no database, `-wal` or `-shm`);
+ * a file that existed before is never removed.
  * @example
  * const ledger = await openLedger('./pasid-ledger.db', { pasid_quota: 1000 });
  * ledger.request({ op: 'vm_start', vm: 'vm1', mm: '0x1000' });
  */
 export async function openLedger(path: string, opts: LedgerOptions = {}): Promise<Ledger> {
+  const problem = optionsProblem(opts);
+  if (problem) throw new StoreError(problem);
   const wanted = resolveConfig(opts);
   if (typeof wanted === 'string') throw new StoreError(wanted);
-  const db = openDatabase(path, opts);
+  const before = filesBefore(path);
+  let db: BetterSqlite3.Database | undefined;
   try {
+    db = openDatabase(path, opts);
     await migrateToLatest(db, path);
     const log = new EntryLog(db);
     const clock = opts.clock ?? (() => new Date());
     const config = readOrWriteConfig(log, wanted, opts, clock, path);
     return new Ledger(log, config, path, clock);
   } catch (e) {
-    db.close();
+    discardCreated(path, before, db);
     throw e;
   }
+}
+
+/** An unknown option name or a mistyped open option, as a message; null when all are fine. */
+function optionsProblem(opts: LedgerOptions): string | null {
+  if (typeof opts !== 'object' || opts === null) return 'openLedger options must be an object';
+  const unknown = Object.keys(opts).find((k) => !LEDGER_OPTIONS.includes(k));
+  if (unknown !== undefined) return `openLedger: unknown option "${quoteKey(unknown)}"; the options are ${LEDGER_OPTIONS.join(', ')}`;
+  if (opts.clock !== undefined && typeof opts.clock !== 'function') return 'openLedger: clock must be a function returning a Date';
+  const why = openOptionProblem(opts);
+  return why ? `openLedger: ${why}` : null;
 }
 
 /** The log's configuration: entry 1, written now if the log is empty. */

@@ -33,13 +33,14 @@ export function fmtInfo(i: IommuInfoMeaning): string {
   return `pgsizes ${i.iova_pgsizes}  caps ${caps}${trunc}  nesting ${i.nesting ? 'yes' : 'no'}  pasid_reqs ${i.pasid_reqs ? 'yes' : 'no'}`;
 }
 
-/** The JSON line `run --json` prints for an outcome: the public shape. */
+/** The JSON line `run --json` prints for an outcome: the public shape, with `"replayed": true` for a retried request id. */
 export function outcomeJson(o: Outcome): string {
   return jsonText({
     seq: o.seq, ret: o.ret, pasid: o.pasid, reason: o.reason,
     ...(o.hex !== undefined ? { hex: o.hex } : {}),
     ...(o.value !== undefined ? { value: o.value } : {}),
     ...(o.info !== undefined ? { info: o.info } : {}),
+    ...(o.replayed ? { replayed: true } : {}),
   });
 }
 

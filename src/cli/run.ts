@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { openLedger } from '../ledger.js';
+import { openLedger, type Ledger } from '../ledger.js';
+import { quote } from '../model/quote.js';
 import { parseRequest, RequestError } from '../model/request.js';
 import type { Request } from '../model/types.js';
+import { canonicalEntry, canonicalJson } from '../store/canonical.js';
 import { CliError, configOptions, intArg, type ConfigFlags } from './common.js';
 import { fmtOutcome, outcomeJson } from './format.js';
 import { progress } from './progress.js';
@@ -13,9 +15,11 @@ const CHUNK = 1000;
 
 /**
  * Parses a request file: one JSON request per line; blank lines and lines starting
- * with `#` are skipped. Any bad line refuses the whole file.
+ * with `#` are skipped. Every line is checked before anything is applied (JSON, shape,
+ * nesting, strings, and that its canonical text reads back), so any bad line refuses
+ * the whole file and nothing is applied.
  *
- * @throws CliError naming the file, line and what is wrong.
+ * @throws CliError naming the file, line and what is wrong (values quoted to 80 characters).
  */
 export function parseRequestFile(text: string, name: string, lineNumbers: number[] = []): Request[] {
   const out: Request[] = [];
@@ -27,17 +31,50 @@ export function parseRequestFile(text: string, name: string, lineNumbers: number
     try {
       value = JSON.parse(line);
     } catch (e) {
-      throw new CliError(`${name}:${i + 1}: not JSON: ${(e as Error).message}; nothing was applied`);
+      const why = e instanceof RangeError ? 'nested too deeply to read' : `not JSON: ${(e as Error).message}`;
+      throw new CliError(`${name}:${i + 1}: ${why}; nothing was applied`);
     }
+    let req: Request;
     try {
-      out.push(parseRequest(value));
-      lineNumbers.push(i + 1);
+      req = parseRequest(value);
     } catch (e) {
       if (e instanceof RequestError) throw new CliError(`${name}:${i + 1}: ${e.message}; nothing was applied`);
       throw e;
     }
+    try {
+      // The request entry will hold this request: prove now, not mid-file, that it can be logged.
+      canonicalEntry(req as unknown as Record<string, unknown>);
+    } catch (e) {
+      throw new CliError(`${name}:${i + 1}: the request cannot be logged as JSON (${(e as Error).message}); nothing was applied`);
+    }
+    out.push(req);
+    lineNumbers.push(i + 1);
   }
   return out;
+}
+
+/**
+ * Refuses, before anything is applied, a request id the file reuses for a different
+ * request, or one the log recorded for a different request: either would be refused
+ * mid-file. The same request repeated under its id is a retry, and fine.
+ *
+ * @throws CliError naming the line.
+ */
+function checkRequestIds(ledger: Ledger, reqs: readonly Request[], lines: readonly number[], name: string): void {
+  const seen = new Map<string, { text: string; line: number }>();
+  reqs.forEach((r, j) => {
+    if (r.id === undefined) return;
+    const { id, ...asked } = r;
+    const text = canonicalJson(asked);
+    const first = seen.get(id);
+    if (first) {
+      if (first.text !== text) throw new CliError(`${name}:${lines[j]}: request id ${quote(id)} was used by a different request (line ${first.line}); nothing was applied`);
+      return;
+    }
+    seen.set(id, { text, line: lines[j]! });
+    const why = ledger.idConflict(r);
+    if (why) throw new CliError(`${name}:${lines[j]}: ${why}; nothing was applied`);
+  });
 }
 
 export function registerRun(program: Command): void {
@@ -65,6 +102,12 @@ export function registerRun(program: Command): void {
       const lines: number[] = [];
       const reqs = parseRequestFile(text, name, lines);
       const ledger = await openLedger(o.db, { ...configOptions(o), busyTimeout: o.busyTimeout });
+      try {
+        checkRequestIds(ledger, reqs, lines, name);
+      } catch (e) {
+        ledger.close();
+        throw e;
+      }
       const bar = progress('requests', reqs.length);
       try {
         for (let i = 0; i < reqs.length; i += CHUNK) {
@@ -73,7 +116,8 @@ export function registerRun(program: Command): void {
           try {
             outs = ledger.batch(chunk);
           } catch (e) {
-            // Only a request id reused for another request gets here: refused at run time.
+            // Only a request id reused for another request gets here, recorded by another
+            // process since checkRequestIds: refused at run time.
             const m = e instanceof RequestError ? /^request (\d+): (.*)$/s.exec(e.message) : null;
             if (!m) throw e;
             const line = lines[i + Number(m[1])];

@@ -1,3 +1,4 @@
+import { quoteKey } from './quote.js';
 import { PCI_CFG_SPACE_EXP_SIZE, PCI_CFG_SPACE_SIZE, PCI_EXT_CAP_ID_PASID, PCI_EXT_CAP_PASID_SIZEOF } from '../uapi/pci_pasid_cap.js';
 
 /**
@@ -35,11 +36,11 @@ function pasidCapProblem(v: unknown): string | null {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return '"pasid_cap" must be an object {exec, priv, width, offset?}';
   const o = v as Record<string, unknown>;
   const extra = unknownKey(o, ['exec', 'priv', 'width', 'offset']);
-  if (extra) return `"pasid_cap": unknown field "${extra}"`;
+  if (extra !== undefined) return `"pasid_cap": unknown field "${quoteKey(extra)}"`;
   if (typeof o.exec !== 'boolean') return '"pasid_cap.exec" must be true or false';
   if (typeof o.priv !== 'boolean') return '"pasid_cap.priv" must be true or false';
   if (!isInt(o.width, 0, 31)) return '"pasid_cap.width" must be an integer in 0..31 (a 5-bit field)';
-  if ('offset' in o) {
+  if (Object.hasOwn(o, 'offset')) {
     const why = offsetProblem(o.offset, PCI_EXT_CAP_PASID_SIZEOF);
     if (why) return `"pasid_cap.offset" ${why}`;
   }
@@ -54,12 +55,12 @@ function ecapsProblem(name: string, v: unknown): string | null {
     if (typeof e !== 'object' || e === null || Array.isArray(e)) return `"${name}[${i}]" must be an object {id, offset, version?}`;
     const o = e as Record<string, unknown>;
     const extra = unknownKey(o, ['id', 'offset', 'version']);
-    if (extra) return `"${name}[${i}]": unknown field "${extra}"`;
+    if (extra !== undefined) return `"${name}[${i}]": unknown field "${quoteKey(extra)}"`;
     if (!isInt(o.id, 0, 0xffff)) return `"${name}[${i}].id" must be an integer in 0..0xFFFF`;
     if (o.id === PCI_EXT_CAP_ID_PASID) return `"${name}[${i}].id" is the PASID capability (0x1b): describe it with "pasid_cap"`;
     const why = offsetProblem(o.offset, 4);
     if (why) return `"${name}[${i}].offset" ${why}`;
-    if ('version' in o && !isInt(o.version, 0, 15)) return `"${name}[${i}].version" must be an integer in 0..15 (a 4-bit field)`;
+    if (Object.hasOwn(o, 'version') && !isInt(o.version, 0, 15)) return `"${name}[${i}].version" must be an integer in 0..15 (a 4-bit field)`;
   }
   return null;
 }
@@ -76,18 +77,18 @@ function ecapsProblem(name: string, v: unknown): string | null {
  * deviceSpecProblem({ bdf: '0000:3b:00.0', pasid_cap: { exec: true, priv: false, width: 40 } }); // '"pasid_cap.width" must be ...'
  */
 export function deviceSpecProblem(o: Record<string, unknown>): string | null {
-  if ('config_hex' in o) {
-    if (['pasid_cap', 'ecaps_before', 'ecaps_after'].some((k) => k in o)) return 'give "config_hex" or the capability fields, not both';
+  if (Object.hasOwn(o, 'config_hex')) {
+    if (['pasid_cap', 'ecaps_before', 'ecaps_after'].some((k) => Object.hasOwn(o, k))) return 'give "config_hex" or the capability fields, not both';
     const hex = o.config_hex;
     if (typeof hex !== 'string' || !CFG_SIZES.includes(hex.length / 2)) return '"config_hex" must be a whole config space: 256 or 4096 bytes of hex';
     return null;
   }
-  if ('pasid_cap' in o) {
+  if (Object.hasOwn(o, 'pasid_cap')) {
     const why = pasidCapProblem(o.pasid_cap);
     if (why) return why;
   }
   for (const k of ['ecaps_before', 'ecaps_after']) {
-    if (k in o) {
+    if (Object.hasOwn(o, k)) {
       const why = ecapsProblem(k, o[k]);
       if (why) return why;
     }

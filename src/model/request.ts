@@ -1,4 +1,6 @@
 import { BDF_RE, deviceSpecProblem } from './device_spec.js';
+import { NotPlainData, plainCopy, type PlainCopyOptions } from './plain_data.js';
+import { quote, quoteKey } from './quote.js';
 import type { Request } from './types.js';
 
 /** A request the ledger cannot even hand to the kernel: a caller's bug, or a bad line in a file. */
@@ -67,7 +69,8 @@ function check(kind: FieldKind, v: unknown): string | null {
       if (typeof v !== 'string' || !/^(?:[0-9a-fA-F]{2})*$/.test(v)) return 'must be hex digits, two per byte';
       return v.length > 2 * 4096 ? 'is longer than 4096 bytes' : null;
     case 'type':
-      return typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v)) ? null : 'must be an iommu type name or number';
+      if (typeof v === 'string') return v.length > MAX_TEXT ? `is longer than ${MAX_TEXT} characters` : null;
+      return typeof v === 'number' && Number.isInteger(v) ? null : 'must be an iommu type name or number';
     case 'u64':
       return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? null : 'must be an integer in 0..2^53-1 (a 64-bit register, exact in JSON)';
     case 'bdf':
@@ -82,40 +85,58 @@ function check(kind: FieldKind, v: unknown): string | null {
 }
 
 /**
- * Checks that a value is a well-formed request and returns it typed. Well-formed is
- * about shape only (known op, fields of the right type, u32 fields in range, no
- * unknown fields); whether the kernel accepts it is `decide`'s business.
+ * Checks that a value is a well-formed request and returns it typed, as a fresh plain
+ * object. Well-formed is about shape only (known op, fields of the right type, u32
+ * fields in range, no unknown fields); whether the kernel accepts it is `decide`'s
+ * business. A request is plain data: own enumerable data fields of a plain object
+ * (prototype `Object.prototype` or null), nested no deeper than the `device_add`
+ * fields need, strings with a UTF-8 form. Each field is read once, through its
+ * descriptor: the returned copy is exactly what was checked, whatever the caller's
+ * object does later.
  *
- * @throws RequestError naming the first thing wrong.
+ * @param opts.isExotic tells a Proxy (the ledger passes `util.types.isProxy`).
+ * @throws RequestError naming the first thing wrong (a value is quoted to 80
+ * characters at most); never any other error, whatever the value.
  * @example
  * parseRequest({ op: 'pasid_alloc', container: 'c1', min: 1, max: 1048575 });
  * parseRequest({ op: 'pasid_alloc', container: 'c1' }); // RequestError: pasid_alloc: missing "min"
+ * parseRequest({ op: 'vm_exit', vm: 'a', get id() { return 'x'; } }); // RequestError: "id" is a getter or setter, not a data field
  */
-export function parseRequest(value: unknown): Request {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RequestError('a request must be a JSON object');
-  const obj = value as Record<string, unknown>;
+export function parseRequest(value: unknown, opts: PlainCopyOptions = {}): Request {
+  if (typeof value !== 'object' || value === null) throw new RequestError('a request must be a JSON object');
+  let obj: Record<string, unknown>;
+  try {
+    if (Array.isArray(value)) throw new RequestError('a request must be a JSON object');
+    obj = plainCopy(value, '', 0, opts) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof RequestError) throw e;
+    if (e instanceof NotPlainData) throw new RequestError(e.message);
+    // A Proxy's trap or a revoked Proxy threw while being read (the ledger refuses Proxies before this).
+    throw new RequestError(`the request could not be read as plain data (${thrownText(e)})`);
+  }
   const op = obj.op;
   if (typeof op !== 'string' || !Object.hasOwn(SHAPES, op)) {
-    throw new RequestError(`unknown op ${JSON.stringify(op)}: expected one of ${REQUEST_OPS.join(', ')}`);
+    throw new RequestError(`unknown op ${quote(op)}: expected one of ${REQUEST_OPS.join(', ')}`);
   }
   const shape = SHAPES[op as Request['op']];
+  const has = (k: string): boolean => Object.hasOwn(obj, k);
   for (const [k, kind] of Object.entries(shape.required)) {
-    if (!(k in obj)) throw new RequestError(`${op}: missing "${k}"`);
+    if (!has(k)) throw new RequestError(`${op}: missing "${k}"`);
     const why = check(kind, obj[k]);
     if (why) throw new RequestError(`${op}: "${k}" ${why}`);
   }
   for (const [k, v] of Object.entries(obj)) {
-    if (k === 'op' || k in shape.required) continue;
-    const kind = shape.optional[k];
-    if (!kind) throw new RequestError(`${op}: unknown field "${k}"`);
+    if (k === 'op' || Object.hasOwn(shape.required, k)) continue;
+    const kind = Object.hasOwn(shape.optional, k) ? shape.optional[k] : undefined;
+    if (!kind) throw new RequestError(`${op}: unknown field "${quoteKey(k)}"`);
     const why = check(kind, v);
     if (why) throw new RequestError(`${op}: "${k}" ${why}`);
   }
   if (op === 'pasid_free') {
-    const hasPasid = 'pasid' in obj;
-    const hasRange = 'min' in obj || 'max' in obj;
+    const hasPasid = has('pasid');
+    const hasRange = has('min') || has('max');
     if (hasPasid === hasRange) throw new RequestError('pasid_free: give "pasid" (v1) or "min" and "max" (v7)');
-    if (hasRange && !('min' in obj && 'max' in obj)) throw new RequestError('pasid_free: give both "min" and "max"');
+    if (hasRange && !(has('min') && has('max'))) throw new RequestError('pasid_free: give both "min" and "max"');
   }
   if (op === 'device_add') {
     const why = deviceSpecProblem(obj);
@@ -124,5 +145,14 @@ export function parseRequest(value: unknown): Request {
   if (op === 'config_write' && (obj.value as number) >= 2 ** (8 * (obj.size as number))) {
     throw new RequestError(`config_write: "value" does not fit in ${String(obj.size)} byte(s)`);
   }
-  return obj as Request;
+  return obj as unknown as Request;
+}
+
+/** What a foreign exception says, quoted; its own getters or `toString` may throw too. */
+function thrownText(e: unknown): string {
+  try {
+    return quote(e instanceof Error ? e.message : String(e));
+  } catch {
+    return 'an exception';
+  }
 }

@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { canonicalJson } from './canonical.js';
+import { canonicalEntry } from './canonical.js';
 import { indexColumns } from './columns.js';
 import { chainHash, GENESIS_CHAIN, leafHash } from './hash.js';
 
@@ -51,18 +51,19 @@ export class EntryLog {
 
   /**
    * Appends entries after the head: each is stored as its canonical JSON text with its
-   * leaf and chain hashes and its indexing columns. Call inside `immediate()`; the
+   * leaf and chain hashes and its indexing columns. Each text is proven to read back as
+   * itself before it is stored (`canonicalEntry`): no entry that does not parse is ever written. Call inside `immediate()`; the
    * entries' `seq` must run on from the head (the table's trigger refuses a gap).
    *
-   * @throws for an entry out of sequence (a bug) or an IO error; the caller's
-   * transaction then rolls back and nothing is written.
+   * @throws for an entry out of sequence or one JSON cannot hold (a TypeError: a bug)
+   * or an IO error; the caller's transaction then rolls back and nothing is written.
    */
   append(entries: readonly Record<string, unknown>[]): LogHead {
     // Inside a transaction nobody else writes: the head is read once, then followed here.
     let { seq, chain } = this.txHead ?? this.head();
     for (const e of entries) {
       if (e.seq !== seq + 1) throw new Error(`bug: appending seq ${String(e.seq)} after ${seq}`);
-      const entry = canonicalJson(e);
+      const entry = canonicalEntry(e);
       const leaf = leafHash(entry);
       chain = chainHash(chain, leaf);
       seq += 1;
