@@ -6,7 +6,7 @@ import { renderMarkdown, renderReport } from '../bench/table.js';
 const s = suite('bench_smoke');
 
 /** Every figure the benchmark must report (issue 5), by row id. */
-const ROWS = ['durable', 'batch', 'replay', 'replay_verify', 'audit', 'in_memory', 'memory', 'reopen', 'reopen_cold', 'alloc_fill', 'alloc_churn', 'explore_state', 'explore_startup'];
+const ROWS = ['durable', 'batch', 'replay', 'replay_verify', 'audit', 'in_memory', 'memory', 'reopen', 'reopen_cold', 'alloc_fill', 'alloc_churn', 'cli_help', 'cli_state', 'explore_state', 'explore_startup'];
 const WITH_CEILING = ['durable', 'batch', 'replay', 'replay_verify', 'audit'];
 
 s('the quick bench runs and reports every row with numbers', async () => {

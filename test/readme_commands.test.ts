@@ -11,8 +11,10 @@ import { CLI, tmpDir } from './helpers.js';
  * `npx pasid-ledger ...` line of a README code block (and every hint the demo prints) is
  * run, in order, in a fresh directory where `npm start` (`demo --db ./pasid-ledger.db`)
  * made the log, with the built CLI standing in for `npx pasid-ledger`. A line expects
- * exit status 0 unless its comment says `# exit N`. A line with a placeholder in capitals
- * (`FILE`, `DB`, `KEY`, ...) is a synopsis, not a command, and is skipped.
+ * exit status 0 unless its comment says `# exit N`. A line whose comment says `serves until`
+ * (a server: `explore`, `serve`) must still be running after a few seconds, having printed
+ * something, and must then stop with status 0 on SIGTERM. A line with a placeholder in
+ * capitals (`FILE`, `DB`, `KEY`, ...) is a synopsis, not a command, and is skipped.
  */
 const s = suite('README and demo: every npx pasid-ledger command runs as written');
 
@@ -35,10 +37,19 @@ function expected(line: string): number {
   return m ? Number(m[1]) : 0;
 }
 
+const SERVES = /#.*\bserves until\b/;
+
 function run(line: string, cwd: string): { code: number | null; out: string; err: string } {
-  // The shell parses the line as a reader's shell would (quotes, comments).
-  const cmd = line.replace(/^npx pasid-ledger\b/, `"${process.execPath}" "${CLI}"`);
-  const r = spawnSync('sh', ['-c', cmd], { cwd, encoding: 'utf8', timeout: 120_000 });
+  // The shell parses the line as a reader's shell would (quotes, comments); `exec` so that
+  // a server gets the SIGTERM itself.
+  const cmd = line.replace(/^npx pasid-ledger\b/, `exec "${process.execPath}" "${CLI}"`);
+  const server = SERVES.test(line);
+  const r = spawnSync('sh', ['-c', cmd], { cwd, encoding: 'utf8', timeout: server ? 5_000 : 120_000, killSignal: 'SIGTERM' });
+  if (server) {
+    // Still serving when the time was up (ETIMEDOUT), having printed, and stopped cleanly on SIGTERM.
+    const served = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT' && r.stdout.length > 0;
+    return { code: served ? r.status : -1, out: r.stdout, err: r.stderr || `${line}: did not keep serving (${String(r.error)})` };
+  }
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
