@@ -9,7 +9,7 @@
  */
 export { openLedger, Ledger, outcomeOf, readConfig, type LedgerOptions } from './ledger.js';
 export { resolveConfig, type ConfigOptions } from './config.js';
-export { parseRequest, RequestError, REQUEST_OPS } from './model/request.js';
+export { parseRequest, RequestError, BatchRequestError, REQUEST_OPS } from './model/request.js';
 export { decide } from './model/decide.js';
 export { evolve } from './model/evolve.js';
 export { emptyState, cloneState, type HostState, type VfioMmState, type ContainerState, type VmState, type GroupState } from './model/state.js';

@@ -4,7 +4,7 @@ import { CONFIG_KEYS, configConflicts, resolveConfig, type ConfigOptions } from 
 import { decide } from './model/decide.js';
 import { evolve } from './model/evolve.js';
 import { quote, quoteKey } from './model/quote.js';
-import { parseRequest, RequestError } from './model/request.js';
+import { BatchRequestError, parseRequest, RequestError } from './model/request.js';
 import type { HostState } from './model/state.js';
 import type { ConfigEntry, Entry, HostConfig, Outcome, Request, RequestEntry } from './model/types.js';
 import { viewState, type StateView } from './model/view.js';
@@ -84,9 +84,22 @@ export class Ledger {
    * ledger.request({ op: 'pasid_alloc', container: 'c1', min: 1, max: 0xfffff });
    * // { seq: 12, ret: 0, pasid: 1, reason: null }
    */
-  request(req: Request | unknown): Outcome {
+  request(req: Request): Outcome {
+    return this.requestUntrusted(req);
+  }
+
+  /**
+   * `request` for a value nobody has typed: a parsed request-file line, an HTTP body,
+   * anything from outside. Checked exactly as `request` checks (the types of `request`
+   * are for the compiler; the checks run either way).
+   *
+   * @throws RequestError for anything that is not a well-formed request; nothing is written.
+   * @example
+   * ledger.requestUntrusted(JSON.parse(line));
+   */
+  requestUntrusted(value: unknown): Outcome {
     this.live();
-    const parsed = parseRequest(req, PARSE);
+    const parsed = parseRequest(value, PARSE);
     return this.write(() => this.run(parsed));
   }
 
@@ -94,26 +107,33 @@ export class Ledger {
    * Runs many requests in one transaction (one fsync): each is decided against the
    * state its predecessors left. All are recorded, or none.
    *
-   * @throws RequestError naming the index of the first malformed request, before
-   * anything is written; StoreError once the ledger is closed.
+   * @throws BatchRequestError (a RequestError) naming the index of the first malformed
+   * request, before anything is written; StoreError once the ledger is closed.
    */
-  batch(reqs: readonly (Request | unknown)[]): Outcome[] {
+  batch(reqs: readonly Request[]): Outcome[] {
+    return this.batchUntrusted(reqs);
+  }
+
+  /**
+   * `batch` for values nobody has typed (see `requestUntrusted`).
+   *
+   * @throws BatchRequestError naming the index of the first malformed request; nothing is written.
+   */
+  batchUntrusted(values: readonly unknown[]): Outcome[] {
     this.live();
-    if (!Array.isArray(reqs) || types.isProxy(reqs)) throw new RequestError('a batch must be a plain array of requests');
-    const parsed = reqs.map((r, i) => {
+    if (!Array.isArray(values) || types.isProxy(values)) throw new RequestError('a batch must be a plain array of requests');
+    const parsed = values.map((r, i) => {
       try {
         return parseRequest(r, PARSE);
       } catch (e) {
-        (e as Error).message = `request ${i}: ${(e as Error).message}`;
-        throw e;
+        throw e instanceof RequestError ? new BatchRequestError(i, e.message) : e;
       }
     });
     return this.write(() => parsed.map((r, i) => {
       try {
         return this.run(r);
       } catch (e) {
-        if (e instanceof RequestError) e.message = `request ${i}: ${e.message}`;
-        throw e;
+        throw e instanceof RequestError ? new BatchRequestError(i, e.message) : e;
       }
     }));
   }
@@ -210,7 +230,7 @@ export class Ledger {
    * @example
    * ledger.idConflict({ op: 'vm_exit', vm: 'vm2', id: 'qemu-42' }); // 'request id "qemu-42" was used by ...' or null
    */
-  idConflict(req: Request | unknown): string | null {
+  idConflict(req: unknown): string | null {
     this.live();
     const r = parseRequest(req, PARSE);
     const { id, ...asked } = r;

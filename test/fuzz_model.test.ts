@@ -352,7 +352,7 @@ s('ledger and reference model agree on every outcome; invariants hold after ever
           const head = l.head().seq;
           let got;
           try {
-            got = l.request(r);
+            got = l.requestUntrusted(r);
           } catch (e) {
             assert.instance(e, RequestError, `step ${i} ${JSON.stringify(r)} threw ${String(e)}`);
             assert.is(l.head().seq, head, `step ${i}: a refused request writes nothing`);
@@ -439,7 +439,7 @@ const fileText = fc.tuple(fc.array(fc.oneof({ weight: 6, arbitrary: validLine },
 s('random lines into the request-file parser: requests or one clear error, and never a partial write', async () => {
   const l = await fresh();
   try {
-    for (const r of WARM) l.request(r);
+    for (const r of WARM) l.requestUntrusted(r);
     await fc.assert(fc.asyncProperty(fileText, async (text) => {
       const head = l.head().seq;
       let reqs;
@@ -462,7 +462,7 @@ s('random lines into the request-file parser: requests or one clear error, and n
     await fc.assert(fc.asyncProperty(fc.array(fc.oneof(request, fc.object({ maxDepth: 1 })), { maxLength: 6 }), async (objs) => {
       const head = l.head().seq;
       try {
-        l.batch(objs);
+        l.batchUntrusted(objs);
       } catch (e) {
         assert.instance(e, RequestError);
         assert.match((e as Error).message, /^request \d+: /);

@@ -128,7 +128,7 @@ s('batch: many requests in one transaction; a malformed one refuses the batch be
   const l = await freshLedger();
   setupVm(l);
   const head = l.head().seq;
-  assert.throws(() => l.batch([{ op: 'pasid_alloc', container: 'c1', ...FULL }, { op: 'pasid_alloc', container: 'c1' }]), /request 1: pasid_alloc: missing "min"/);
+  assert.throws(() => l.batchUntrusted([{ op: 'pasid_alloc', container: 'c1', ...FULL }, { op: 'pasid_alloc', container: 'c1' }]), /request 1: pasid_alloc: missing "min"/);
   assert.is(l.head().seq, head);
   const outs = l.batch(Array.from({ length: 50 }, () => ({ op: 'pasid_alloc', container: 'c1', ...FULL })));
   assert.equal(outs.map((o) => o.pasid), Array.from({ length: 50 }, (_, i) => i + 1));

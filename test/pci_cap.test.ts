@@ -33,7 +33,7 @@ const middle = {
 
 s('hidden: the previous header\'s next pointer is rewritten past the capability', async () => {
   const l = await host('hidden');
-  const add = l.request(middle);
+  const add = l.requestUntrusted(middle);
   assert.is(add.ret, 0);
   const t = transitionsOf(l, add)[0]!;
   assert.is(t.event, 'ADD');
@@ -64,7 +64,7 @@ s('hidden first at 0x100: a header with id and version zeroed, only next kept', 
 
 s('exposed: reads pass through to the device, the header from the virtual copy', async () => {
   const l = await host('exposed');
-  const add = l.request(middle);
+  const add = l.requestUntrusted(middle);
   assert.is(transitionsOf(l, add)[0]!.pasid_view, 'exposed');
   assert.equal(hdr(read(l, 0x100).value!), { id: AER, version: 1, next: 0x148 });
   const h = read(l, 0x148).value!;
@@ -82,14 +82,14 @@ s('exposed: reads pass through to the device, the header from the virtual copy',
 
 s('exposed: the header\'s next pointer is virtualised past a hidden capability after it', async () => {
   const l = await host('exposed');
-  l.request({ ...middle, ecaps_after: [{ id: MRIOV, offset: 0x160 }, { id: ATS, offset: 0x170 }] });
+  l.requestUntrusted({ ...middle, ecaps_after: [{ id: MRIOV, offset: 0x160 }, { id: ATS, offset: 0x170 }] });
   assert.equal(hdr(read(l, 0x148).value!), { id: 0x1b, version: 1, next: 0x170 }, 'the device says 0x160');
   assert.is(read(l, 0x14c, 2).value, (20 << 8) | u.PCI_PASID_CAP_EXEC, 'the body still passes through');
 });
 
 s('exposed: writes are dropped, report success, and are logged with what they tried', async () => {
   const l = await host('exposed');
-  l.request(middle);
+  l.requestUntrusted(middle);
   const en = l.request({ op: 'config_write', bdf: BDF, offset: 0x14e, size: 2, value: u.PCI_PASID_CTRL_ENABLE | u.PCI_PASID_CTRL_EXEC });
   assert.is(en.ret, 0, 'the guest sees success');
   assert.is(en.reason, 'pasid_enable_dropped');
@@ -112,7 +112,7 @@ s('exposed: writes are dropped, report success, and are logged with what they tr
 
 s('hidden: the capability\'s registers are unclaimed bytes, so a write goes raw to the device (quirk, recorded)', async () => {
   const l = await host('hidden');
-  l.request(middle);
+  l.requestUntrusted(middle);
   const w = l.request({ op: 'config_write', bdf: BDF, offset: 0x14e, size: 2, value: 1 });
   assert.is(w.ret, 0);
   assert.is(w.reason, 'hidden_pasid_cap_raw_write');
@@ -130,16 +130,16 @@ s('hidden: the capability\'s registers are unclaimed bytes, so a write goes raw 
 
 s('a VF has no PASID capability of its own: it stays hidden whatever the policy', async () => {
   const l = await host('exposed');
-  const add = l.request({ ...middle, bdf: '0000:3b:00.2', is_vf: true });
+  const add = l.requestUntrusted({ ...middle, bdf: '0000:3b:00.2', is_vf: true });
   assert.is(transitionsOf(l, add)[0]!.pasid_view, 'hidden');
   assert.equal(hdr(read(l, 0x100, 4, '0000:3b:00.2').value!), { id: AER, version: 1, next: 0x160 });
-  l.request(middle);
+  l.requestUntrusted(middle);
   assert.equal(hdr(read(l, 0x100).value!), { id: AER, version: 1, next: 0x148 }, 'the PF beside it shows it');
 });
 
 s('an access past the config space is -EFAULT; inside it never is', async () => {
   const l = await host('exposed');
-  l.request(middle);
+  l.requestUntrusted(middle);
   for (const [offset, size] of [[4096, 1], [4095, 2], [4093, 4], [0xffffffff, 4], [2 ** 40 - 1, 1]] as const) {
     const o = l.request({ op: 'config_read', bdf: BDF, offset, size });
     assert.is(o.ret, -u.EFAULT, `${offset}+${size}`);
@@ -158,8 +158,8 @@ s('an access past the config space is -EFAULT; inside it never is', async () => 
 s('the guest reaches a device only through a container with its IOMMU set; devices come and go', async () => {
   const l = await freshLedger();
   assert.is(read(l, 0x100).ret, -u.ENODEV);
-  assert.is(l.request(middle).ret, 0);
-  const dup = l.request(middle);
+  assert.is(l.requestUntrusted(middle).ret, 0);
+  const dup = l.requestUntrusted(middle);
   assert.is(dup.ret, -u.EEXIST);
   assert.is(dup.reason, 'device_exists');
   const nofd = read(l, 0x100);
@@ -173,7 +173,7 @@ s('the guest reaches a device only through a container with its IOMMU set; devic
   assert.equal(effects(l, rm), ['device REMOVE']);
   assert.is(l.request({ op: 'device_remove', bdf: BDF }).ret, -u.ENODEV);
   assert.is(read(l, 0x100).ret, -u.ENODEV);
-  const back = l.request({ ...middle, pasid_cap: { exec: false, priv: false, width: 8, offset: 0x148 } });
+  const back = l.requestUntrusted({ ...middle, pasid_cap: { exec: false, priv: false, width: 8, offset: 0x148 } });
   assert.equal(effects(l, back), ['device ADD']);
   assert.is(transitionsOf(l, back)[0]!.from, 'removed');
   assert.is(l.view().devices[0]!.state, 'present');
@@ -199,7 +199,7 @@ s('the state survives a reopen: devices and their hardware bytes come back from 
   const path = tmpDb();
   const l = await openLedger(path, { pasid_cap_exposure: 'hidden', clock: steppingClock() });
   setupVm(l);
-  l.request(middle);
+  l.requestUntrusted(middle);
   l.request({ op: 'config_write', bdf: BDF, offset: 0x14e, size: 2, value: 1 });
   const before = l.view().devices;
   l.close();

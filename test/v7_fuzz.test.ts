@@ -20,7 +20,7 @@ for (const profile of ['v1', 'v7'] as Profile[]) {
       reqs.push({ op: 'pasid_request', container: 'c1', hex });
     }
     const before = l.head().seq;
-    const outs = l.batch(reqs);
+    const outs = l.batchUntrusted(reqs);
     assertWholeBatch(l, before, outs);
     const seen = new Set<string>();
     for (const o of outs) {
@@ -75,7 +75,7 @@ s('random requests of the new ops: refused whole as malformed, or run whole; not
     }
     const before = l.head().seq;
     try {
-      const out = l.request(req);
+      const out = l.requestUntrusted(req);
       assertWhole(l, before, out);
       ran++;
     } catch (e) {

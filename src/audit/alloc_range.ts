@@ -1,3 +1,4 @@
+import { opSpec, opsWhere } from '../model/ops/registry.js';
 import type { Profile, RequestEntry } from '../model/types.js';
 import { isU32 } from '../uapi/bytes.js';
 import { decodePasidRequestV1 } from '../uapi/pasid_request_v1.js';
@@ -7,11 +8,8 @@ import { VTD_VCMD_ALLOC_PASID, VTD_VCMD_CMD_MASK } from '../uapi/vtd_vcmd.js';
 /** The range QEMU's vIOMMU asks each container for on a guest's ALLOC command (SEMANTICS section 6). */
 export const VCMD_ALLOC_RANGE = Object.freeze({ min: 1, max: 0xfffff });
 
-/** Request ops that never allocate a PASID: an ALLOC transition under one of them is wrong. */
-export const NON_ALLOCATING_OPS: ReadonlySet<string> = new Set([
-  'vm_start', 'vm_exit', 'vm_crash', 'container_open', 'container_close',
-  'group_attach', 'group_detach', 'set_iommu', 'set_pasid_quota', 'pasid_free',
-]);
+/** Request ops that never allocate a PASID: an ALLOC transition under one of them is wrong (the registry's `alloc: 'never'`). */
+export const NON_ALLOCATING_OPS: ReadonlySet<string> = new Set(opsWhere((o) => o.alloc === 'never'));
 
 /** What an ALLOC transition's request asked for. */
 export type AllocRange =
@@ -34,19 +32,20 @@ export type AllocRange =
  */
 export function allocRange(r: RequestEntry, profile: Profile): AllocRange {
   const req = r.req ?? {};
-  if (r.op === 'pasid_request' && typeof req.hex === 'string') {
+  const alloc = opSpec(r.op)?.alloc;
+  if (alloc === 'struct' && typeof req.hex === 'string') {
     const buf = Buffer.from(req.hex, 'hex');
     const d = profile === 'v7' ? decodePasidRequestV7(buf) : decodePasidRequestV1(buf);
     if (!d.ok || d.op !== 'alloc') return { kind: 'none', why: 'its struct is not a valid ALLOC' };
     return { kind: 'range', min: d.min, max: d.max };
   }
-  if (r.op === 'vcmd_write') {
+  if (alloc === 'vcmd') {
     const cmd = typeof req.value === 'number' ? req.value & VTD_VCMD_CMD_MASK : -1;
     if (cmd !== VTD_VCMD_ALLOC_PASID) return { kind: 'none', why: `its virtual command ${cmd} is not ALLOC` };
     return { kind: 'range', ...VCMD_ALLOC_RANGE };
   }
-  if (NON_ALLOCATING_OPS.has(r.op)) return { kind: 'none', why: `${r.op} allocates no PASID` };
+  if (alloc === 'never') return { kind: 'none', why: `${r.op} allocates no PASID` };
   if (isU32(req.min) && isU32(req.max)) return { kind: 'range', min: req.min, max: req.max };
-  if (r.op === 'pasid_alloc') return { kind: 'none', why: 'the request names no valid [min, max]' };
+  if (alloc === 'range') return { kind: 'none', why: 'the request names no valid [min, max]' };
   return { kind: 'unknown' };
 }

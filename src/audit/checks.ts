@@ -1,3 +1,4 @@
+import { opSpec, opsWhere } from '../model/ops/registry.js';
 import type { RequestEntry, TransitionEntry, TransitionEntryOf } from '../model/types.js';
 import { allocRange } from './alloc_range.js';
 import { describeVfioMm, isU32, listIds, type AuditContext } from './context.js';
@@ -8,15 +9,8 @@ import { describeVfioMm, isU32, listIds, type AuditContext } from './context.js'
  * transition's recorded fields without asking whether the kernel could have made it.
  */
 
-/** Request ops whose FREE transitions free the caller's own PASID (v1: one id). */
-export const PASID_FREE_OPS: ReadonlySet<string> = new Set(['pasid_free', 'pasid_request']);
-/** Request ops whose FREE transitions are a release cascade (the last put of a vfio_mm). */
-export const CASCADE_OPS: ReadonlySet<string> = new Set(['vm_exit', 'vm_crash', 'container_close', 'group_detach']);
-/** Every request op of profile v1: another op (a later profile's) is not judged. */
-export const V1_OPS: ReadonlySet<string> = new Set([
-  'vm_start', 'vm_exit', 'vm_crash', 'container_open', 'container_close', 'group_attach', 'group_detach',
-  'set_iommu', 'pasid_alloc', 'pasid_free', 'pasid_request', 'set_pasid_quota',
-]);
+/** Request ops whose FREE transitions are a release cascade (the last put of a vfio_mm): the registry's `free: 'cascade'`. */
+export const CASCADE_OPS: ReadonlySet<string> = new Set(opsWhere((o) => o.free === 'cascade'));
 
 const at = (e: { at?: unknown }): string | null => (typeof e.at === 'string' ? e.at : null);
 
@@ -109,21 +103,22 @@ export function checkFree(ctx: AuditContext, t: TransitionEntryOf<'pasid'>): voi
     report(ctx, 'S2', t, `FREE of PASID ${p} names vfio_mm #${String(t.vfio_mm)}, but the PASID is held by vfio_mm ${describeVfioMm(s, owner)}`);
   }
   if (s.config.profile !== 'v1' || !r) return;
-  if (r.op === 'vcmd_write') {
+  const free = opSpec(r.op)?.free;
+  if (free === 'guest') {
     // QEMU walks the vm's containers with the FREE: each one frees only its own vfio_mm's ids.
     const vm = s.vms.get(String(r.req?.vm ?? r.vm));
     const mine = new Set((vm?.containers ?? []).map((c) => s.containers.get(c)?.vfio_mm).filter((m) => m !== null && m !== undefined));
     if (owner !== undefined && !mine.has(owner)) {
       report(ctx, '5', t, `request ${r.seq} (a guest FREE command of vm ${String(r.req?.vm ?? r.vm)}) freed PASID ${p}, held by vfio_mm ${describeVfioMm(s, owner)}, which none of its containers is charged to`);
     }
-  } else if (PASID_FREE_OPS.has(r.op)) {
+  } else if (free === 'own') {
     const container = typeof r.req?.container === 'string' ? r.req.container : '?';
     const mine = s.containers.get(container)?.vfio_mm ?? null;
     if (owner !== undefined && owner !== mine) {
       const by = mine === null ? 'which has no vfio_mm' : `charged to vfio_mm ${describeVfioMm(s, mine)}`;
       report(ctx, '5', t, `request ${r.seq} (${r.op} by ${r.vm ?? '?'} on container ${container}, ${by}) freed PASID ${p}, held by vfio_mm ${describeVfioMm(s, owner)}`);
     }
-  } else if (!CASCADE_OPS.has(r.op) && V1_OPS.has(r.op)) {
+  } else if (free === 'none') {
     report(ctx, '5', t, `FREE of PASID ${p} was caused by request ${r.seq} (${r.op}), which frees no PASID`);
   }
 }

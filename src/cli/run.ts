@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { openLedger, type Ledger } from '../ledger.js';
 import { quote } from '../model/quote.js';
-import { parseRequest, RequestError } from '../model/request.js';
+import { BatchRequestError, parseRequest, RequestError } from '../model/request.js';
 import type { Request } from '../model/types.js';
 import { canonicalEntry, canonicalJson } from '../store/canonical.js';
 import { CliError, configOptions, intArg, type ConfigFlags } from './common.js';
@@ -118,11 +118,10 @@ export function registerRun(program: Command): void {
           } catch (e) {
             // Only a request id reused for another request gets here, recorded by another
             // process since checkRequestIds: refused at run time.
-            const m = e instanceof RequestError ? /^request (\d+): (.*)$/s.exec(e.message) : null;
-            if (!m) throw e;
-            const line = lines[i + Number(m[1])];
+            if (!(e instanceof BatchRequestError)) throw e;
+            const line = lines[i + e.index];
             const first = lines[i] ?? line;
-            throw new CliError(`${name}:${line}: ${m[2]!.replace('; nothing was written', '')}; ${i === 0 ? 'nothing was applied' : `lines before ${first} were applied, nothing from line ${first} on`}`);
+            throw new CliError(`${name}:${line}: ${e.detail.replace('; nothing was written', '')}; ${i === 0 ? 'nothing was applied' : `lines before ${first} were applied, nothing from line ${first} on`}`);
           }
           const printed = outs.map((out, j) => (o.json ? outcomeJson(out) : fmtOutcome(out, chunk[j]!.op)));
           process.stdout.write(printed.join('\n') + (printed.length ? '\n' : ''));

@@ -1,41 +1,30 @@
-import { BDF_RE, deviceSpecProblem } from './device_spec.js';
+import { BDF_RE } from './device_spec.js';
 import { NotPlainData, plainCopy, type PlainCopyOptions } from './plain_data.js';
 import { quote, quoteKey } from './quote.js';
+import { OPS, REQUEST_OPS, type FieldKind, type OpSpec, type RequestOp } from './ops/registry.js';
 import type { Request } from './types.js';
+
+export { REQUEST_OPS };
 
 /** A request the ledger cannot even hand to the kernel: a caller's bug, or a bad line in a file. */
 export class RequestError extends TypeError {
   override name = 'RequestError';
 }
 
-type FieldKind = 'id' | 'u32' | 'int' | 'bool' | 'hex' | 'type' | 'number' | 'text' | 'u64' | 'bdf' | 'size' | 'offset' | 'spec';
-interface OpShape { required: Record<string, FieldKind>; optional: Record<string, FieldKind> }
+/**
+ * A malformed request inside a batch: `index` is its place in the batch (0-based). The
+ * message starts `request <index>: `; nothing of the batch was written.
+ *
+ * @example
+ * try { ledger.batch(reqs); } catch (e) { if (e instanceof BatchRequestError) console.error(`line ${e.index + 1}`); }
+ */
+export class BatchRequestError extends RequestError {
+  override name = 'BatchRequestError';
+  constructor(readonly index: number, readonly detail: string) {
+    super(`request ${index}: ${detail}`);
+  }
+}
 
-const CALLER = { vm: 'id', id: 'text' } as const;
-const SHAPES: Record<Request['op'], OpShape> = {
-  vm_start: { required: { vm: 'id', mm: 'id' }, optional: { id: 'text', vccap: 'u32' } },
-  vm_exit: { required: { vm: 'id' }, optional: { id: 'text' } },
-  vm_crash: { required: { vm: 'id' }, optional: { id: 'text' } },
-  container_open: { required: { vm: 'id', container: 'id' }, optional: { id: 'text' } },
-  container_close: { required: { container: 'id' }, optional: CALLER },
-  group_attach: { required: { container: 'id', group: 'id' }, optional: { ...CALLER, iommu_backed: 'bool', noiommu: 'bool' } },
-  group_detach: { required: { container: 'id', group: 'id' }, optional: CALLER },
-  set_iommu: { required: { container: 'id', type: 'type' }, optional: CALLER },
-  pasid_alloc: { required: { container: 'id', min: 'u32', max: 'u32' }, optional: CALLER },
-  pasid_free: { required: { container: 'id' }, optional: { ...CALLER, pasid: 'u32', min: 'u32', max: 'u32' } },
-  pasid_request: { required: { container: 'id', hex: 'hex' }, optional: CALLER },
-  set_pasid_quota: { required: { value: 'number' }, optional: { id: 'text', actor: 'text' } },
-  get_info: { required: { container: 'id' }, optional: { ...CALLER, argsz: 'u32' } },
-  vcmd_write: { required: { vm: 'id', value: 'u64' }, optional: { id: 'text' } },
-  vcmd_read: { required: { vm: 'id' }, optional: { id: 'text' } },
-  device_add: {
-    required: { group: 'id', bdf: 'bdf' },
-    optional: { id: 'text', is_vf: 'bool', pasid_cap: 'spec', ecaps_before: 'spec', ecaps_after: 'spec', config_hex: 'hex' },
-  },
-  device_remove: { required: { bdf: 'bdf' }, optional: { id: 'text' } },
-  config_read: { required: { bdf: 'bdf', offset: 'offset', size: 'size' }, optional: { id: 'text' } },
-  config_write: { required: { bdf: 'bdf', offset: 'offset', size: 'size', value: 'u32' }, optional: { id: 'text' } },
-};
 
 /**
  * Offsets a config access may name: the low 40 bits of a vfio-pci region offset
@@ -45,8 +34,6 @@ const SHAPES: Record<Request['op'], OpShape> = {
  */
 const CONFIG_OFFSET_MAX = 2 ** 40 - 1;
 
-/** The request ops, in the order the README lists them. */
-export const REQUEST_OPS = Object.keys(SHAPES) as Request['op'][];
 
 const MAX_TEXT = 256;
 
@@ -79,7 +66,9 @@ function check(kind: FieldKind, v: unknown): string | null {
       return v === 1 || v === 2 || v === 4 ? null : 'must be 1, 2 or 4 (bytes)';
     case 'offset':
       return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= CONFIG_OFFSET_MAX ? null : 'must be an integer in 0..2^40-1 (a config-space offset)';
-    case 'spec':
+    case 'pasid_cap':
+    case 'ecaps':
+      // Checked as a whole by device_add's refine (deviceSpecProblem).
       return null;
   }
 }
@@ -115,10 +104,10 @@ export function parseRequest(value: unknown, opts: PlainCopyOptions = {}): Reque
     throw new RequestError(`the request could not be read as plain data (${thrownText(e)})`);
   }
   const op = obj.op;
-  if (typeof op !== 'string' || !Object.hasOwn(SHAPES, op)) {
+  if (typeof op !== 'string' || !Object.hasOwn(OPS, op)) {
     throw new RequestError(`unknown op ${quote(op)}: expected one of ${REQUEST_OPS.join(', ')}`);
   }
-  const shape = SHAPES[op as Request['op']];
+  const shape: OpSpec = OPS[op as RequestOp];
   const has = (k: string): boolean => Object.hasOwn(obj, k);
   for (const [k, kind] of Object.entries(shape.required)) {
     if (!has(k)) throw new RequestError(`${op}: missing "${k}"`);
@@ -132,19 +121,8 @@ export function parseRequest(value: unknown, opts: PlainCopyOptions = {}): Reque
     const why = check(kind, v);
     if (why) throw new RequestError(`${op}: "${k}" ${why}`);
   }
-  if (op === 'pasid_free') {
-    const hasPasid = has('pasid');
-    const hasRange = has('min') || has('max');
-    if (hasPasid === hasRange) throw new RequestError('pasid_free: give "pasid" (v1) or "min" and "max" (v7)');
-    if (hasRange && !(has('min') && has('max'))) throw new RequestError('pasid_free: give both "min" and "max"');
-  }
-  if (op === 'device_add') {
-    const why = deviceSpecProblem(obj);
-    if (why) throw new RequestError(`device_add: ${why}`);
-  }
-  if (op === 'config_write' && (obj.value as number) >= 2 ** (8 * (obj.size as number))) {
-    throw new RequestError(`config_write: "value" does not fit in ${String(obj.size)} byte(s)`);
-  }
+  const why = shape.refine?.(obj);
+  if (why) throw new RequestError(`${op}: ${why}`);
   return obj as unknown as Request;
 }
 

@@ -34,26 +34,10 @@ export interface RequestCommon {
 
 export type IommuTypeName = 'VFIO_TYPE1_IOMMU' | 'VFIO_TYPE1v2_IOMMU' | 'VFIO_TYPE1_NESTING_IOMMU' | 'VFIO_NOIOMMU_IOMMU' | 'VFIO_SPAPR_TCE_IOMMU';
 
-/** Every request the ledger takes, as a plain object (the request-file line format). */
-export type Request =
-  | ({ op: 'vm_start'; vm: string; mm: string; vccap?: number } & Omit<RequestCommon, 'vm'>)
-  | ({ op: 'vm_exit' | 'vm_crash'; vm: string } & Omit<RequestCommon, 'vm'>)
-  | ({ op: 'container_open'; vm: string; container: string } & Omit<RequestCommon, 'vm'>)
-  | ({ op: 'group_attach'; container: string; group: string; iommu_backed?: boolean; noiommu?: boolean } & RequestCommon)
-  | ({ op: 'group_detach'; container: string; group: string } & RequestCommon)
-  | ({ op: 'set_iommu'; container: string; type: string | number } & RequestCommon)
-  | ({ op: 'pasid_alloc'; container: string; min: number; max: number } & RequestCommon)
-  | ({ op: 'pasid_free'; container: string; pasid?: number; min?: number; max?: number } & RequestCommon)
-  | ({ op: 'pasid_request'; container: string; hex: string } & RequestCommon)
-  | ({ op: 'container_close'; container: string } & RequestCommon)
-  | ({ op: 'set_pasid_quota'; value: number; actor?: string } & Omit<RequestCommon, 'vm'>)
-  | ({ op: 'get_info'; container: string; argsz?: number } & RequestCommon)
-  | ({ op: 'vcmd_write'; vm: string; value: number } & Omit<RequestCommon, 'vm'>)
-  | ({ op: 'vcmd_read'; vm: string } & Omit<RequestCommon, 'vm'>)
-  | ({ op: 'device_add'; group: string; bdf: string; is_vf?: boolean; pasid_cap?: PasidCapSpec; ecaps_before?: EcapSpec[]; ecaps_after?: EcapSpec[]; config_hex?: string } & Omit<RequestCommon, 'vm'>)
-  | ({ op: 'device_remove'; bdf: string } & Omit<RequestCommon, 'vm'>)
-  | ({ op: 'config_read'; bdf: string; offset: number; size: 1 | 2 | 4 } & Omit<RequestCommon, 'vm'>)
-  | ({ op: 'config_write'; bdf: string; offset: number; size: 1 | 2 | 4; value: number } & Omit<RequestCommon, 'vm'>);
+/** Every request the ledger takes, as a plain object (the request-file line format): built from the op registry. */
+import type { RequestOp } from './ops/registry.js';
+
+export type { Request, RequestOf, RequestOp } from './ops/registry.js';
 
 /**
  * The PASID extended capability of a device described by its fields (`device_add`).
@@ -73,8 +57,6 @@ export interface EcapSpec {
   offset: number;
   version?: number;
 }
-
-export type RequestOp = Request['op'];
 
 /**
  * The kernel's answer to one request: the one definition behind `Decision` (what

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Entry, RequestEntry, TransitionEntry } from '../model/types.js';
+import { opsWhere } from '../model/ops/registry.js';
 import { kyselyOver } from '../store/query.js';
 import { queryEntries } from './entries.js';
 import { DROPPED_WRITE_REASONS, vcmdOutcome } from '../model/guest_vocab.js';
@@ -138,8 +139,8 @@ export async function timeline(src: ReplaySource, subject: TimelineSubject): Pro
   return out;
 }
 
-/** Request ops that name a bdf. */
-const DEVICE_OPS = ['device_add', 'device_remove', 'config_read', 'config_write'];
+/** Request ops that name a bdf (the registry's `device`). */
+const DEVICE_OPS = opsWhere((o) => o.device);
 
 /**
  * The entries of one PCI function: no column indexes a bdf, so this scans the device
