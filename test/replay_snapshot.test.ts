@@ -9,6 +9,8 @@ import { decodeState, encodeState, stateDigest } from '../src/snapshot/codec.js'
 import { openSource } from '../src/replay/source.js';
 import { SnapshotStore } from '../src/store/snapshots.js';
 import { copyLog } from './tamper.js';
+import { verifyReplay } from '../src/replay/verify_replay.js';
+import { auditJson, Crafter, firstBreaks } from './audit_craft.js';
 import { freshLedger, setupVm, steppingClock, tmpDb } from './helpers.js';
 
 const s = suite('snapshots');
@@ -162,6 +164,27 @@ s('a small log has no snapshot entry: seq numbering is unchanged', async () => {
   assert.is(openSource(db).log.head().seq, o.seq + 1, 'the request and its ALLOC transition, nothing after');
   assert.is(new SnapshotStore(db).list().length, 0);
   db.close();
+});
+
+s('every reader accepts snapshot entries: audit holds (S7 checks each digest), replay --verify agrees, log prints them', async () => {
+  const { status, report } = auditJson(path);
+  assert.is(status, 0, JSON.stringify(report.invariants.filter((i) => !i.holds)));
+  assert.ok(report.chain_checked);
+  const db = new Database(path, { readonly: true });
+  const v = verifyReplay(db);
+  db.close();
+  assert.ok(v.ok, JSON.stringify(v.mismatch));
+  // A snapshot entry whose digest is not the log's state (a forger who appends one) fails S7.
+  const copy = copyLog(path);
+  const c = await Crafter.open(copy);
+  const db2 = new Database(copy, { readonly: true });
+  const head = openSource(db2).log.head().seq;
+  db2.close();
+  (c as unknown as { entries: Array<Record<string, unknown>> }).entries.push({ seq: head + 1, at: '2030-01-01T00:00:00.000Z', type: 'snapshot', of_seq: head, format: 'pasid-ledger-snapshot/2', digest: '0'.repeat(64) });
+  c.commit();
+  const bad = auditJson(copy);
+  assert.is(bad.status, 1);
+  assert.is(firstBreaks(bad.report).S7, head + 1);
 });
 
 s.run();

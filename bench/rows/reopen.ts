@@ -45,6 +45,6 @@ export async function reopenRows(big: BigLog, runs: number, log: (s: string) => 
     absRow('reopen', `reopen a ${n}-entry log and serve the next request`, 's', warm, { kind: 'max', value: 1 },
       'openLedger + one PASID ALLOC, in-process; the state comes from the snapshot the previous close() wrote, then the entries after it'),
     absRow('reopen_cold', `reopen a ${n}-entry log with no snapshot, serve the next request`, 's', cold, { kind: 'none' },
-      'every snapshot dropped first: the whole log is replayed (and snapshots written every 100,000 entries)'),
+      'every snapshot dropped first: the whole log is replayed; the request then takes a snapshot (a snapshot entry appended, the blob stored)'),
   ];
 }
