@@ -21,9 +21,9 @@ async function reopenOnce(big: BigLog): Promise<number> {
 /**
  * Reopening the big log (synchronous=FULL, as a service would) and serving the next
  * request, in-process (module loading excluded). Two rows: with no snapshot (every
- * snapshot dropped before each run, so the ledger replays the whole log, writing
- * snapshots on the way as it does), and as the ledger leaves the file (the snapshot
- * `close()` writes), which is what the target is about.
+ * snapshot dropped before each run, so the ledger replays the whole log, and its
+ * request then takes a snapshot), and as the ledger leaves the file (the snapshot the
+ * previous run took, vouched for by its snapshot entry), which is what the target is about.
  *
  * @example
  * const [warm, cold] = await reopenRows(big, 3, console.error);

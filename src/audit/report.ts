@@ -14,8 +14,9 @@ export interface AuditReport {
   /** The part of the log audited: entries 1..seq, whose last chain value is `chain`. */
   head: { seq: number; chain: string };
   /**
-   * True when the audit recomputed every row's leaf and chain (check S4) and arrived at
-   * `head.chain`; false with --no-verify (`head.chain` is then the stored value, unchecked).
+   * True when the audit recomputed every row's leaf and chain (check S4: when it holds,
+   * `head.chain` is the chain recomputed from entry 1); false with --no-verify
+   * (`head.chain` is then the stored value, unchecked).
    */
   chain_checked: boolean;
   entries: number;

@@ -45,6 +45,14 @@ export interface CacheStats {
  * snapshotProblem(log, config, store.latestAtOrBefore(200_000)!); // null, or 'the log has no snapshot entry ...'
  */
 export function snapshotProblem(log: EntryLog, config: HostConfig, snap: SnapshotRow): string | null {
+  const unbound = bindingProblem(log, snap);
+  if (unbound !== null) return unbound;
+  const why = whyUndecodable(snap.state, config, snap.seq);
+  return why === null ? null : `its blob does not decode: ${why}`;
+}
+
+/** `snapshotProblem` without the decoding: whether the chained log vouches for this blob. */
+function bindingProblem(log: EntryLog, snap: SnapshotRow): string | null {
   const n = snap.seq;
   const row = log.row(n);
   if (!row) return `the log has no entry ${n}`;
@@ -61,8 +69,7 @@ export function snapshotProblem(log: EntryLog, config: HostConfig, snap: Snapsho
   if (e.type !== 'snapshot' || e.of_seq !== n) return `no snapshot entry at seq ${n + 1} vouches for it (written by older code, or not by the ledger)`;
   if (e.format !== SNAPSHOT_FORMAT) return `entry ${n + 1} records format ${JSON.stringify(e.format)}, this code reads ${SNAPSHOT_FORMAT}`;
   if (e.digest !== stateDigest(snap.state)) return `its blob does not hash to the digest entry ${n + 1} records (the blob was changed)`;
-  const why = whyUndecodable(snap.state, config, n);
-  return why === null ? null : `its blob does not decode: ${why}`;
+  return null;
 }
 
 /**
@@ -96,7 +103,7 @@ export class SnapshotCache {
     for (;;) {
       const snap = this.snapshots.latestAtOrBefore(limit);
       if (!snap) break;
-      const state = snapshotProblem(this.log, this.config, snap) === null ? decodeState(snap.state, this.config, snap.seq) : null;
+      const state = bindingProblem(this.log, snap) === null ? decodeState(snap.state, this.config, snap.seq) : null;
       if (state) {
         this.stats.restoredFrom = snap.seq;
         this.lastSeq = Math.max(this.lastSeq, snap.seq);

@@ -10,6 +10,8 @@ import type { HostConfig } from '../model/types.js';
  */
 export const SNAPSHOT_FORMAT = 'pasid-ledger-snapshot/2';
 
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
 /** The first 8 bytes of every blob. */
 const MAGIC = Buffer.from('PLSNAP\u0000\u0002', 'latin1');
 
@@ -134,13 +136,16 @@ function decode(b: Buffer, config: HostConfig, seq: number): HostState {
   const words = held + 2 * owned;
   const body = 12 + jsonLen;
   if (b.length !== body + 4 * words) refuse(`${b.length - body} bytes of PASIDs, expected ${4 * words}`);
-  const u32 = (i: number): number => b.readUInt32LE(body + 4 * i);
+  // One aligned copy, read as native u32s: the words are little-endian, as every platform Node runs on here.
+  if (!LITTLE_ENDIAN) refuse('a big-endian host cannot read this format');
+  const w32 = new Uint32Array(words);
+  new Uint8Array(w32.buffer).set(b.subarray(body));
 
   const owner = new Map<number, number>();
   for (let i = 0; i < owned; i++) {
-    const p = u32(held + i);
+    const p = w32[held + i]!;
     if (owner.has(p)) refuse(`PASID ${p} owned twice`);
-    owner.set(p, u32(held + owned + i));
+    owner.set(p, w32[held + owned + i]!);
   }
   const vfioMms = new Map<number, VfioMmState>();
   let w = 0;
@@ -150,7 +155,7 @@ function decode(b: Buffer, config: HostConfig, seq: number): HostState {
     if (m.vfio_mm > lastVfioMm) refuse(`vfio_mm ${m.vfio_mm} after the last one created (${lastVfioMm})`);
     const pasids = new Set<number>();
     for (let i = 0; i < n; i++) {
-      const p = u32(w++);
+      const p = w32[w++]!;
       // Holdings and owner agree, which (with the counts below) makes them one bijection.
       if (owner.get(p) !== m.vfio_mm) refuse(`vfio_mm ${m.vfio_mm} holds PASID ${p}, which the owner map gives to ${String(owner.get(p) ?? 'nobody')}`);
       pasids.add(p);
