@@ -61,26 +61,18 @@ s('an accepted ALLOC that caused no transition fails the audit (S6); so does a r
 });
 
 s('a clock that goes back is a finding naming the seq (S5, audit fails); verify warns and exits 0', async () => {
-  const p = await realLog({ pasid_quota: 10 }, (l) => setupVm(l));
-  const c = await Crafter.open(p);
-  const seq = c.request('vm_start', { vm: 'vm7', mm: '0x7000' }, { ret: 0, vm: 'vm7' });
-  c.commit();
-  // Rewrite its time to before entry 1, then rechain: an honest writer with a bad clock.
-  const q = tamperedCopy(p, (db) => {
-    const row = db.prepare('SELECT entry FROM entries WHERE seq = ?').get(seq) as { entry: string };
-    const e = JSON.parse(row.entry);
-    e.at = '2000-01-01T00:00:00.000Z';
-    db.prepare('DELETE FROM entries WHERE seq >= ?').run(seq);
+  // A real ledger whose clock goes back a year after setup: every entry is what it hashed.
+  let calls = 0;
+  const clock = () => new Date(Date.parse(++calls <= 5 ? '2026-01-01T00:00:00.000Z' : '2025-01-01T00:00:00.000Z') + calls * 1000);
+  let back = 0;
+  const q = await realLog({ pasid_quota: 10, clock }, (l) => {
+    setupVm(l);
+    back = l.request({ op: 'vm_start', vm: 'vm7', mm: '0x7000' }).seq;
   });
-  // Re-append through the store so leaf, chain and columns are all correct.
-  const c2 = await Crafter.open(q);
-  (c2 as unknown as { t: number }).t = Date.parse('2000-01-01T00:00:00.000Z') - 1000;
-  const back = c2.request('vm_start', { vm: 'vm7', mm: '0x7000' }, { ret: 0, vm: 'vm7' });
-  c2.transition({ machine: 'vm', event: 'VM_START', from: 'none', to: 'running', vm: 'vm7', mm: '0x7000' });
-  c2.commit();
   const r = auditJson(q);
   assert.is(r.status, 1);
   assert.is(firstBreaks(r.report).S5, back);
+  assert.equal(Object.entries(firstBreaks(r.report)).filter(([, v]) => v !== null).map(([k]) => k), ['S5'], 'nothing else is wrong');
   const v = cli(['verify', '--db', q]);
   assert.is(v.status, 0, v.stdout);
   assert.match(v.stdout, new RegExp(`warning: the clock went back at 1 entry: seq ${back} `));
