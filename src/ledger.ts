@@ -29,6 +29,13 @@ const LEDGER_OPTIONS: readonly string[] = ['clock', ...CONFIG_KEYS, ...OPEN_OPTI
 export interface LedgerOptions extends ConfigOptions, OpenOptions {
   /** The clock stamped on every entry (`at`). Default: the system clock. */
   clock?: () => Date;
+  /**
+   * @internal for tests: take a snapshot while writing every this many entries
+   * (default 100,000), and at close after more than `snapshotOnClose` (default 10,000).
+   */
+  snapshotEvery?: number;
+  /** @internal see `snapshotEvery`. */
+  snapshotOnClose?: number;
 }
 
 /**
@@ -44,11 +51,16 @@ export class Ledger {
   /** The seq at which this ledger last tried to save a snapshot while writing. */
   private snapshotTried = 0;
   private readonly clock: () => Date;
+  private readonly snapshotEvery: number;
+  private readonly snapshotOnClose: number;
 
   /** @internal use `openLedger`. */
-  constructor(readonly log: EntryLog, readonly config: HostConfig, readonly label: string, clock: () => Date) {
+  constructor(readonly log: EntryLog, readonly config: HostConfig, readonly label: string, clock: () => Date, opts: Pick<LedgerOptions, 'snapshotEvery' | 'snapshotOnClose'> = {}) {
     this.clock = clock;
-    this.cache = new SnapshotCache(log, config);
+    this.snapshotEvery = opts.snapshotEvery ?? SNAPSHOT_EVERY;
+    this.snapshotOnClose = opts.snapshotOnClose ?? SNAPSHOT_ON_CLOSE;
+    // Only a writer keeps snapshots: it deletes those it cannot trust and takes new ones.
+    this.cache = new SnapshotCache(log, config, !log.db.readonly);
     this.st = this.cache.advance(this.cache.restore());
   }
 
@@ -186,13 +198,27 @@ export class Ledger {
   }
 
   /**
-   * Closes the file. The ledger is unusable afterwards. When more than 10,000 entries
-   * were evolved since the last snapshot, one is written first, so that the next open
-   * catches up from here instead of from the start of the log.
+   * Closes the file. The ledger is unusable afterwards. When the handle can write and
+   * more than 10,000 entries were evolved since the last snapshot, one is taken first
+   * (a `snapshot` entry appended to the log, and the blob it vouches for), so that the
+   * next open catches up from here instead of from the start of the log.
    */
   close(): void {
-    if (this.log.db.open && this.st.seq - this.cache.lastSeq > SNAPSHOT_ON_CLOSE) this.cache.save(this.st);
+    if (this.log.db.open && !this.log.db.readonly && this.st.seq - this.cache.lastSeq > this.snapshotOnClose) {
+      try {
+        this.catchUp();
+        this.takeSnapshot();
+      } catch (e) {
+        if (!(e instanceof Error && e.name === 'SqliteError')) throw e;
+      }
+    }
     this.log.db.close();
+  }
+
+  /** A snapshot of the state now (best effort), evolved in as the log's newest entry. */
+  private takeSnapshot(): void {
+    const e = this.cache.take(this.st, this.clock().toISOString());
+    if (e) evolve(this.st, e);
   }
 
   /** Evolves in the entries other processes appended since this one last looked. */
@@ -208,10 +234,10 @@ export class Ledger {
       });
       // A writer that is killed never reaches close(): keep a snapshot every SNAPSHOT_EVERY
       // entries as it goes, so a reopen after a crash catches up from near the end.
-      // A failed save (a busy or full file) is not retried before the next SNAPSHOT_EVERY.
-      if (this.st.seq - Math.max(this.cache.lastSeq, this.snapshotTried) >= SNAPSHOT_EVERY) {
+      // A failed one (a busy or full file, another writer ahead) is not retried before the next SNAPSHOT_EVERY.
+      if (this.st.seq - Math.max(this.cache.lastSeq, this.snapshotTried) >= this.snapshotEvery) {
         this.snapshotTried = this.st.seq;
-        this.cache.save(this.st);
+        this.takeSnapshot();
       }
       return out;
     } catch (e) {
@@ -313,7 +339,7 @@ export async function openLedger(path: string, opts: LedgerOptions = {}): Promis
     const log = new EntryLog(db);
     const clock = opts.clock ?? (() => new Date());
     const config = readOrWriteConfig(log, wanted, opts, clock, path);
-    return new Ledger(log, config, path, clock);
+    return new Ledger(log, config, path, clock, opts);
   } catch (e) {
     discardCreated(path, before, db);
     throw e;

@@ -38,7 +38,7 @@ s('json: the full report object', () => {
   assert.is(rep.entries, rep.head.seq);
   assert.is(rep.entries, 1 + rep.requests + rep.transitions);
   assert.match(rep.head.chain, /^[0-9a-f]{64}$/);
-  assert.is(rep.invariants.length, 11);
+  assert.is(rep.invariants.length, 15);
   assert.is(rep.vms.length, 2);
   assert.is(rep.vfio_mms[0]!.reclaimed, 2, "vm1's exit reclaimed its two PASIDs");
   assert.is(rep.quirks.counts.pasid_zero, 1);
@@ -52,7 +52,7 @@ s('csv: every row starts with its section; each section has its documented heade
   assert.equal(headers.map((h) => h.slice(1)), Object.values(CSV_SECTIONS).map((c) => [...c]));
   const by = (name: string) => rows.filter((x) => x[0] === name);
   for (const [name, cols] of Object.entries(CSV_SECTIONS)) for (const row of by(name)) assert.is(row.length, cols.length + 1, `${name} row width`);
-  assert.is(by('invariant').length, 11);
+  assert.is(by('invariant').length, 15);
   assert.ok(by('invariant').every((x) => x[3] === 'true'));
   assert.equal(by('summary').find((x) => x[1] === 'ok'), ['summary', 'ok', 'true']);
   const mm = by('vfio_mm');
@@ -74,9 +74,9 @@ s('text: readable tables; a broken invariant is named with its seq and the exit 
   assert.match(ok.stdout, /┌/);
   const bad = cli(['audit', '--db', broken]);
   assert.is(bad.status, 1);
-  assert.match(bad.stdout, /Invariants: 1 BROKEN \(7\)/);
+  assert.match(bad.stdout, /Invariants: 2 BROKEN \(7, S6\)/);
   assert.match(bad.stdout, new RegExp(`lowest_free\\s+│ BROKEN\\s+│ ${badSeq}`));
-  assert.match(bad.stdout, /RESULT: 1 invariant\(s\) broken/);
+  assert.match(bad.stdout, /RESULT: 2 invariant\(s\) broken/);
 });
 
 s('--out writes the file and says where; the exit status still tells the verdict', () => {
@@ -84,7 +84,7 @@ s('--out writes the file and says where; the exit status still tells the verdict
   const out = join(dir, 'a.csv');
   const r = cli(['audit', '--db', broken, '--format', 'csv', '--out', out]);
   assert.is(r.status, 1);
-  assert.match(r.stdout, new RegExp(`1 invariant\\(s\\) broken: 7 at seq ${badSeq} .*written to ${out}`));
+  assert.match(r.stdout, new RegExp(`2 invariant\\(s\\) broken: 7 at seq ${badSeq}, S6 at seq \\d+ .*written to ${out}`));
   assert.match(readFileSync(out, 'utf8'), /^section,key,value/);
 });
 

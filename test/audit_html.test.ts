@@ -73,7 +73,7 @@ s('chromium renders it: the chart is in the DOM and the page script ran', () => 
   assert.is((dom.match(/<polyline class="held"/g) ?? []).length, 3);
   assert.is((dom.match(/<polyline class="quota"/g) ?? []).length, 3);
   assert.match(dom, /data-vm="vm2"/);
-  assert.is((dom.match(/<tr class="holds"/g) ?? []).length, 11, 'all 11 checks hold');
+  assert.is((dom.match(/<tr class="holds"/g) ?? []).length, 15, 'all 15 checks hold');
   assert.match(dom, /<section id="quota">[^]*#1[^]*#2[^]*#3/);
   assert.match(dom, /Every invariant holds/);
 });

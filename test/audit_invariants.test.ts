@@ -65,7 +65,7 @@ s("2 within_quota: a vfio_mm holds more than its set's quota", async () => {
   c.commit();
   const r = expectBreak(path, '2', bad);
   // The third id is the lowest free one and goes to a live vfio_mm: only the quota is broken.
-  assert.equal(Object.entries(firstBreaks(r)).filter(([, v]) => v !== null).map(([k]) => k), ['2']);
+  assert.equal(Object.entries(firstBreaks(r)).filter(([, v]) => v !== null).map(([k]) => k), ['2', 'S6'], 'and S6: the model would have refused it');
 });
 
 s('3 capacity_balance: a vfio_mm created with more quota than capacity_avail', async () => {
@@ -83,7 +83,7 @@ s('3 capacity_balance: a vfio_mm created with more quota than capacity_avail', a
   c.commit();
   const r = expectBreak(path, '3', bad);
   assert.match(r.invariants.find((i) => i.id === '3')!.first!.detail, /capacity_avail would be -2/);
-  assert.equal(Object.entries(firstBreaks(r)).filter(([, v]) => v !== null).map(([k]) => k), ['3']);
+  assert.equal(Object.entries(firstBreaks(r)).filter(([, v]) => v !== null).map(([k]) => k), ['3', 'S6'], 'and S6: the model decides otherwise');
 });
 
 s('3 capacity_balance: a release that gives back another amount than the set reserved', async () => {
@@ -166,7 +166,7 @@ s('7 lowest_free: an ALLOC that skips the lowest free id', async () => {
   c.commit();
   const r = expectBreak(path, '7', bad);
   assert.match(r.invariants.find((i) => i.id === '7')!.first!.detail, /lowest free id there was 2/);
-  assert.equal(Object.entries(firstBreaks(r)).filter(([, v]) => v !== null).map(([k]) => k), ['7']);
+  assert.equal(Object.entries(firstBreaks(r)).filter(([, v]) => v !== null).map(([k]) => k), ['7', 'S6'], 'and S6: the model hands out the lowest');
 });
 
 s('7 lowest_free: a raw v1 struct decoded for its range', async () => {
@@ -235,8 +235,8 @@ s('several breaks in one log: each invariant names its own first entry; the text
   assert.is(firstBreaks(report)['2'], two);
   const text = cli(['audit', '--db', path]);
   assert.is(text.status, 1);
-  assert.match(text.stdout, /2 BROKEN \(2, 7\)/);
-  assert.match(text.stdout, new RegExp(`first at seq ${seven}`));
+  assert.match(text.stdout, /3 BROKEN \(2, 7, S6\)/);
+  assert.match(text.stdout, new RegExp(`first at seq ${seven - 1}`), "S6 names the request before it: the model decides another outcome");
 });
 
 s.run();

@@ -21,9 +21,9 @@ async function reopenOnce(big: BigLog): Promise<number> {
 /**
  * Reopening the big log (synchronous=FULL, as a service would) and serving the next
  * request, in-process (module loading excluded). Two rows: with no snapshot (every
- * snapshot dropped before each run, so the ledger replays the whole log, writing
- * snapshots on the way as it does), and as the ledger leaves the file (the snapshot
- * `close()` writes), which is what the target is about.
+ * snapshot dropped before each run, so the ledger replays the whole log, and its
+ * request then takes a snapshot), and as the ledger leaves the file (the snapshot the
+ * previous run took, vouched for by its snapshot entry), which is what the target is about.
  *
  * @example
  * const [warm, cold] = await reopenRows(big, 3, console.error);
@@ -45,6 +45,6 @@ export async function reopenRows(big: BigLog, runs: number, log: (s: string) => 
     absRow('reopen', `reopen a ${n}-entry log and serve the next request`, 's', warm, { kind: 'max', value: 1 },
       'openLedger + one PASID ALLOC, in-process; the state comes from the snapshot the previous close() wrote, then the entries after it'),
     absRow('reopen_cold', `reopen a ${n}-entry log with no snapshot, serve the next request`, 's', cold, { kind: 'none' },
-      'every snapshot dropped first: the whole log is replayed (and snapshots written every 100,000 entries)'),
+      'every snapshot dropped first: the whole log is replayed; the request then takes a snapshot (a snapshot entry appended, the blob stored)'),
   ];
 }

@@ -116,5 +116,5 @@ export function auditRow(path: string, entries: number, runs: number, log: (s: s
     if (!r.ok || r.entries !== entries) throw new Error(`bug: the audit of the bench log failed: ${JSON.stringify(r.invariants.filter((i) => !i.holds))}`);
   });
   return ratioRow('audit', 'audit: every invariant at every entry', 'entries/s', mine, ceil, 0.25,
-    'auditLog: invariants 1-8 and the structural checks at every entry, quota report, quirks');
+    'auditLog: invariants 1-8 and the structural checks at every entry (S4 recomputes every leaf and chain, S6 re-decides every request), quota report, quirks');
 }

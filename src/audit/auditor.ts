@@ -1,6 +1,9 @@
 import { evolve } from '../model/evolve.js';
+import { chainHash, GENESIS_CHAIN, leafHash } from '../store/hash.js';
+import { encodeState, SNAPSHOT_FORMAT, stateDigest } from '../snapshot/codec.js';
+import { DecisionCheck } from './decided.js';
 import { emptyState, type HostState } from '../model/state.js';
-import type { ConfigEntry, Entry, HostConfig, RequestEntry, TransitionEntry } from '../model/types.js';
+import type { ConfigEntry, Entry, HostConfig, RequestEntry, SnapshotEntry, TransitionEntry } from '../model/types.js';
 import { CapacityBook } from './capacity_book.js';
 import {
   CASCADE_OPS, checkAlloc, checkFree, checkParamActor, checkPasidField, checkQuotaRequestActor, checkRefs, checkRelease, checkWithinQuota,
@@ -59,6 +62,12 @@ export class Auditor {
   private firstAt: string | null = null;
   private lastAt: string | null = null;
   private lastSeq = 0;
+  /** The chain recomputed up to the last row (S4), and whether rows were given with their hashes. */
+  private chain = GENESIS_CHAIN;
+  private chainChecked = true;
+  /** The `at` of the previous entry (S5). */
+  private prevAt = '';
+  private readonly decided = new DecisionCheck();
 
   /**
    * @param config the log's configuration (its entry 1).
@@ -79,9 +88,21 @@ export class Auditor {
     this.series = new HeldSeries(total, opts.maxPoints ?? 1000);
   }
 
-  /** Audits the entry stored at `seq` with text `text`. */
-  entry(seq: number, text: string): void {
+  /**
+   * Audits the entry stored at `seq` with text `text`. With `hashes` (the row's leaf and
+   * chain) the leaf and the chain are recomputed (S4); without, the report says the
+   * chain was not checked.
+   */
+  entry(seq: number, text: string, hashes?: { leaf: string; chain: string }): void {
     this.counts.entries += 1;
+    if (hashes) {
+      const leaf = leafHash(text);
+      const chain = chainHash(this.chain, leaf);
+      if (leaf !== hashes.leaf) this.ctx.findings.report('S4', { seq, at: null, detail: `the entry text does not hash to the row's leaf: the text was edited (or the leaf replaced) after it was written` });
+      else if (chain !== hashes.chain) this.ctx.findings.report('S4', { seq, at: null, detail: `the row's chain does not follow from the entries before it (an entry before it was changed, removed or reordered, or this chain was replaced)` });
+      // Go on from the stored chain: one bad row is one finding, not one per row after it.
+      this.chain = hashes.chain;
+    } else this.chainChecked = false;
     if (seq !== this.lastSeq + 1) {
       this.structural(seq, null, seq > this.lastSeq + 1 ? `entries ${this.lastSeq + 1}..${seq - 1} are missing` : `seq ${seq} comes after seq ${this.lastSeq}`);
     }
@@ -95,6 +116,8 @@ export class Auditor {
     }
     const at = typeof e?.at === 'string' ? e.at : null;
     if (at !== null) {
+      if (at < this.prevAt) this.ctx.findings.report('S5', { seq, at, detail: `the entry is at ${at}, before the entry before it (${this.prevAt}): the writer's clock went back` });
+      this.prevAt = at;
       this.firstAt ??= at;
       this.lastAt = at;
       this.series.mark(seq, at);
@@ -110,6 +133,7 @@ export class Auditor {
     }
     if (e.type === 'request') return this.onRequest(e);
     if (e.type === 'transition') return this.onTransition(e);
+    if (e.type === 'snapshot') return this.onSnapshot(e);
     this.structural(seq, at, `unknown entry type ${JSON.stringify((e as { type?: unknown }).type)}`);
   }
 
@@ -118,6 +142,7 @@ export class Auditor {
     this.counts.requests += 1;
     this.request = r;
     const ctx = this.ctx;
+    for (const d of this.decided.request(this.s, r)) this.flag('S6', r, d);
     requestQuirks(ctx, r);
     this.guest.request(r);
     checkQuotaRequestActor(ctx, r);
@@ -139,6 +164,8 @@ export class Auditor {
     ctx.request = this.causeOf(t);
     const mismatch = transitionMismatch(this.s, t);
     if (mismatch) this.flag('S2', t, mismatch);
+    const undecided = this.decided.transition(t);
+    if (undecided) this.flag('S6', t, undecided);
     let freedFrom: number | undefined;
     if (t.machine === 'pasid') {
       if (!checkPasidField(ctx, t)) return;
@@ -220,6 +247,23 @@ export class Auditor {
     }
   }
 
+  /**
+   * A snapshot the ledger took: it ends the request before it, and its digest must be
+   * that of the state the log built up to `of_seq` (S7): a cached blob it vouches for
+   * is then exactly the log's state.
+   */
+  private onSnapshot(e: SnapshotEntry): void {
+    this.endRequest();
+    this.request = null;
+    if (e.of_seq !== e.seq - 1) this.flag('S7', e, `the snapshot entry is of seq ${JSON.stringify(e.of_seq)}, not of the entry before it (${e.seq - 1})`);
+    else if (e.format !== SNAPSHOT_FORMAT) this.flag('S7', e, `the snapshot entry's format ${JSON.stringify(e.format)} is not one this audit can check (${SNAPSHOT_FORMAT})`);
+    else {
+      const digest = stateDigest(encodeState(this.s));
+      if (e.digest !== digest) this.flag('S7', e, `the snapshot entry records digest ${String(e.digest).slice(0, 12)}…, the state the log builds up to seq ${e.of_seq} hashes to ${digest.slice(0, 12)}…: a cached snapshot it vouches for is not the log's state`);
+    }
+    this.evolveIn(e);
+  }
+
   /** After a change of vfio_mm `id`: its held count and its vm's. */
   private touch(id: number, t: TransitionEntry): void {
     const acct = this.mms.get(id);
@@ -257,6 +301,7 @@ export class Auditor {
    */
   private endRequest(): void {
     const r = this.request;
+    if (r) for (const d of this.decided.end()) this.flag('S6', r, d);
     if (r && this.config.profile === 'v1' && CASCADE_OPS.has(r.op)) {
       for (const [id, p] of this.pending) {
         this.ctx.findings.report('5', {
@@ -331,6 +376,7 @@ export class Auditor {
       version: 1,
       config: cfg,
       head,
+      chain_checked: this.chainChecked && this.counts.entries > 0,
       entries: this.counts.entries,
       requests: this.counts.requests,
       transitions: this.counts.transitions,

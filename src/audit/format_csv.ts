@@ -92,7 +92,7 @@ export function formatCsv(r: AuditReport): string {
   };
   const c = r.config;
   section('summary', [
-    ['ok', r.ok], ['entries', r.entries], ['head_seq', r.head.seq], ['head_chain', r.head.chain], ['requests', r.requests], ['transitions', r.transitions],
+    ['ok', r.ok], ['entries', r.entries], ['head_seq', r.head.seq], ['head_chain', r.head.chain], ['chain_checked', r.chain_checked], ['requests', r.requests], ['transitions', r.transitions],
     ['first_at', r.first_at], ['last_at', r.last_at], ['profile', c.profile], ['pasid_bits', c.pasid_bits], ['capacity', c.capacity],
     ['pasid_quota', c.pasid_quota], ['unchecked_allocs', r.unchecked_allocs], ['pasid_cap_exposure', c.pasid_cap_exposure],
     ['get_info_requests', r.guest.get_info.requests], ['get_info_pasid_reqs_without_vfio_mm', r.guest.get_info.pasid_reqs_without_vfio_mm],

@@ -36,7 +36,13 @@ export function formatText(r: AuditReport): string {
   const broken = r.invariants.filter((i) => !i.holds);
   const c = r.config;
   out.push(`audit of entries 1..${r.head.seq} (${r.requests} requests, ${r.transitions} transitions), ${r.first_at ?? '-'} .. ${r.last_at ?? '-'}`);
-  out.push(`profile ${c.profile}, pasid_bits ${c.pasid_bits}, capacity ${c.capacity}, pasid_quota ${c.pasid_quota} at load; chain head ${r.head.chain}`);
+  out.push(`profile ${c.profile}, pasid_bits ${c.pasid_bits}, capacity ${c.capacity}, pasid_quota ${c.pasid_quota} at load`);
+  const s4 = r.invariants.find((i) => i.id === 'S4');
+  out.push(!r.chain_checked
+    ? `chain head ${r.head.chain} NOT CHECKED (--no-verify: leaves and chain were not recomputed)`
+    : s4 && !s4.holds
+      ? `chain head ${r.head.chain} as stored: the chain does NOT check out (S4 broken at seq ${s4.first!.seq})`
+      : `chain head ${r.head.chain} (recomputed from entry 1: every leaf and chain checked)`);
   out.push('');
   out.push(broken.length === 0 ? 'Invariants: all hold at every entry' : `Invariants: ${broken.length} BROKEN (${broken.map((i) => i.id).join(', ')})`);
   const inv = table(['id', 'invariant', 'result', 'first seq', 'breaks', 'first break, or what must hold'], [4, 24, 8, 11, 8, 60]);

@@ -31,4 +31,8 @@ export const INVARIANTS: readonly InvariantDef[] = Object.freeze([
   { id: 'S1', name: 'cause_is_request', statement: 'every transition names as its cause the request entry it follows' },
   { id: 'S2', name: 'transition_from_state', statement: "a transition's from is its machine's current state, its to is where the machine goes on the event, and it names the object it changes correctly" },
   { id: 'S3', name: 'entry_well_formed', statement: 'entry 1 is the configuration, every entry is JSON of a known type with its row seq, and the model can apply it' },
+  { id: 'S4', name: 'chain_intact', statement: "every row's leaf is the hash of its entry text and its chain follows from the row before it (skipped, and said so, with --no-verify)" },
+  { id: 'S5', name: 'clock_order', statement: "no entry's at is earlier than the entry before it: the log's order is the order in time" },
+  { id: 'S6', name: 'decided_outcome', statement: 'every request has the outcome and exactly the transitions the model decides against the state before it: an accepted request causes its transitions, a rejected one none' },
+  { id: 'S7', name: 'snapshot_digest', statement: "every snapshot entry records the digest of the state the log before it builds (so a cached snapshot it vouches for is the log's)" },
 ]);

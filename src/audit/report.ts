@@ -13,6 +13,12 @@ export interface AuditReport {
   config: HostConfig;
   /** The part of the log audited: entries 1..seq, whose last chain value is `chain`. */
   head: { seq: number; chain: string };
+  /**
+   * True when the audit recomputed every row's leaf and chain (check S4: when it holds,
+   * `head.chain` is the chain recomputed from entry 1); false with --no-verify
+   * (`head.chain` is then the stored value, unchecked).
+   */
+  chain_checked: boolean;
   entries: number;
   requests: number;
   transitions: number;

@@ -115,6 +115,7 @@ function entryLine(e: Entry): string {
     if (e.value !== undefined) tail.push(`value ${fmtHex(e.value)}`);
     return `${head}request ${e.op}${e.vm ? ` by ${n(e.vm)}` : ''}  ${argText}  → ${tail.join('  ')}`;
   }
+  if (e.type === 'snapshot') return `${head}snapshot of the host after seq ${e.of_seq}  ${e.format}  digest ${e.digest}`;
   const { seq: _s, at: _a, type: _t, cause, machine, event, from, to, ...rest } = e;
   const fields = Object.entries(rest).map(([k, v]) => `${k}=${fmtField(v)}`).join(' ');
   return `${head}  ${machine} ${event} ${from}→${to}  ${fields}  (cause ${cause})`;

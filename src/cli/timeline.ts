@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { timeline, type GuestActivity, type Timeline, type TimelineSubject } from '../replay/timeline.js';
 import { safeLines, showName as n } from '../text/escape.js';
+import { streamVmTimeline, timeline, type GuestActivity, type Timeline, type TimelineSubject } from '../replay/timeline.js';
+import type { Entry } from '../model/types.js';
 import { CliError, intArg, printJson } from './common.js';
 import { fmtEntry, fmtHex, fmtIds } from './format.js';
 import { answering, openLogFile } from './open_log.js';
@@ -27,6 +28,10 @@ the device requests and device transitions of the whole log for that bdf.`)
       const subject: TimelineSubject = o.vm !== undefined ? { vm: o.vm } : o.pasid !== undefined ? { pasid: o.pasid } : o.mm !== undefined ? { mm: o.mm } : { bdf: o.bdf! };
       const db = await openLogFile(o.db);
       try {
+        if ('vm' in subject) {
+          await streamVm(db, subject.vm, o.json === true);
+          return;
+        }
         const t = await answering(() => timeline(db, subject));
         if (o.json) printJson(t);
         else process.stdout.write(safeLines([...summaryLines(t), '', ...t.entries.map(fmtEntry)]) + '\n');
@@ -36,7 +41,36 @@ the device requests and device transitions of the whole log for that bdf.`)
     });
 }
 
-function summaryLines(t: Timeline): string[] {
+/**
+ * A vm's timeline in constant memory: one streaming pass for the summary, printed
+ * first, then one that prints each entry as it is read (in chunks of about 64 KB).
+ */
+async function streamVm(db: Parameters<typeof streamVmTimeline>[0], vm: string, json: boolean): Promise<void> {
+  const sum = await answering(() => streamVmTimeline(db, vm));
+  let buf = '';
+  const flush = (force = false) => {
+    if (buf.length > 65536 || (force && buf.length > 0)) {
+      process.stdout.write(buf);
+      buf = '';
+    }
+  };
+  let first = true;
+  const each = (e: Entry) => {
+    buf += json ? `${first ? '' : ','}\n    ${JSON.stringify(e)}` : `${fmtEntry(e)}\n`;
+    first = false;
+    flush();
+  };
+  const { entry_count: n, ...summary } = sum;
+  if (json) {
+    const head = JSON.stringify(summary, null, 2);
+    buf += `${head.slice(0, head.lastIndexOf('}')).trimEnd()},\n  "entries": [`;
+  } else buf += [...summaryLines({ ...summary, entries: [] }, n), '', ''].join('\n');
+  await streamVmTimeline(db, vm, each);
+  if (json) buf += `${first ? '' : '\n  '}]\n}\n`;
+  flush(true);
+}
+
+function summaryLines(t: Timeline, count = t.entries.length): string[] {
   const s = t.subject;
   if ('pasid' in s) {
     const out = [`PASID ${s.pasid}: ${t.entries.length} entries, held ${t.holdings!.length} time(s)`];
@@ -66,7 +100,7 @@ function summaryLines(t: Timeline): string[] {
     for (const w of t.raw_writes!) out.push(`  raw write at seq ${w.seq} (request ${w.cause}) to ${w.offsets.map(fmtHex).join(',')}${w.pasid_ctrl !== null ? `: PASID control now ${fmtHex(w.pasid_ctrl)}` : ''}`);
     return out;
   }
-  const out = [`vm ${n(s.vm)}: ${t.entries.length} entries, ${r.total} requests, ${r.failed} failed; reasons recorded: ${reasons}`];
+  const out = [`vm ${n(s.vm)}: ${count} entries, ${r.total} requests, ${r.failed} failed; reasons recorded: ${reasons}`];
   for (const l of t.lives!) out.push(`  mm ${n(l.mm)}: started at seq ${l.started_seq}, ${l.end === null ? 'running' : `${l.end} at seq ${l.ended_seq}`}`);
   const g = t.guest!;
   if (g.vcmd_writes + g.vcmd_reads > 0) {

@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { checkSignature, parseCheckpoint, readPublicKey, type Checkpoint } from '../replay/checkpoint.js';
-import { verifyLog, type LogVerification } from '../replay/verify.js';
 import { safeLines, showName as n } from '../text/escape.js';
+import { untrustedSnapshots, verifyLog, type LogVerification, type UntrustedSnapshot } from '../replay/verify.js';
 import { CliError, printJson } from './common.js';
 import { openLogFile, ticker } from './open_log.js';
 import { progress } from './progress.js';
@@ -29,13 +29,24 @@ export function registerVerify(program: Command): void {
     .option('--checkpoint <file>', 'a checkpoint written by "pasid-ledger checkpoint": detect truncation and rewriting since')
     .option('--pub <file>', "the signer's trusted public key (SPKI PEM): the checkpoint must be signed by it")
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExit status: 0 when the log (and checkpoint) check out, 1 naming the first bad seq\nor the checkpoint problem, 2 for bad input.')
+    .addHelpText('after', `
+Warnings (printed, exit status unchanged):
+  - an entry whose at is earlier than its predecessor's (the writer's clock went back);
+    audit fails on it (check S5), verify only warns: the entry is what the writer hashed.
+  - a stored snapshot the log does not vouch for (no snapshot entry at seq+1 recording
+    the SHA-256 of exactly its blob, or a blob that does not decode): forged, corrupt, or
+    left by older code. The ledger and every reader ignore it, so it cannot change any
+    answer: a fault of the cache, not of the log.
+
+Exit status: 0 when the log (and checkpoint) check out, 1 naming the first bad seq
+or the checkpoint problem, 2 for bad input.`)
     .action(async (o: { db: string; checkpoint?: string; pub?: string; json?: boolean }) => {
       if (o.pub !== undefined && o.checkpoint === undefined) throw new CliError('--pub needs --checkpoint');
       const cp = o.checkpoint === undefined ? null : loadCheckpoint(o.checkpoint);
       const trusted = o.pub === undefined ? undefined : loadPublicKey(o.pub);
       const db = await openLogFile(o.db);
       let r: LogVerification;
+      let snapshots: UntrustedSnapshot[];
       try {
         const total = new EntryLog(db).head().seq;
         const bar = progress('entries verified', total);
@@ -45,13 +56,14 @@ export function registerVerify(program: Command): void {
         } finally {
           bar.done();
         }
+        snapshots = untrustedSnapshots(db);
       } finally {
         db.close();
       }
       const check = cp ? checkCheckpoint(cp, o.checkpoint!, r, trusted) : null;
       const ok = r.ok && (check === null || check.ok);
-      if (o.json) printJson({ ok, entries: r.entries, size: r.size, chain: r.chain, bad: r.bad, checkpoint: check });
-      else process.stdout.write(safeLines(lines(r, check)) + '\n');
+      if (o.json) printJson({ ok, entries: r.entries, size: r.size, chain: r.chain, bad: r.bad, checkpoint: check, clock_backwards: r.clockBackwards, untrusted_snapshots: snapshots });
+      else process.stdout.write(safeLines([...lines(r, check), ...warnings(r, snapshots)]) + '\n');
       if (!ok) process.exitCode = 1;
     });
 }
@@ -93,6 +105,16 @@ function checkCheckpoint(cp: Checkpoint, file: string, r: LogVerification, trust
     return { ...base, ok: false, problem: 'truncated', detail: `the log has ${r.size} entries, the checkpoint of ${cp.at} signed ${cp.size}: the log was cut back` };
   }
   return { ...base, ok: false, problem: 'unchecked', detail: `the log is bad at seq ${r.bad!.seq}, before the checkpoint's size ${cp.size}` };
+}
+
+function warnings(r: LogVerification, snapshots: UntrustedSnapshot[]): string[] {
+  const out: string[] = [];
+  const c = r.clockBackwards;
+  if (c.count > 0) {
+    out.push(`warning: the clock went back at ${c.count} entr${c.count === 1 ? 'y' : 'ies'}: ${c.first.map((x) => `seq ${x.seq} (at ${x.at}, after ${x.previous})`).join(', ')}${c.count > c.first.length ? ', ...' : ''}`);
+  }
+  for (const s of snapshots) out.push(`warning: snapshot at seq ${s.seq} is not trusted (ignored by the ledger and readers): ${s.problem}`);
+  return out;
 }
 
 function lines(r: LogVerification, c: CheckpointCheck | null): string[] {

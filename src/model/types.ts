@@ -144,7 +144,22 @@ export type TransitionEntry = Transition & {
   cause: number;
 };
 
-export type Entry = ConfigEntry | RequestEntry | TransitionEntry;
+/**
+ * A snapshot the ledger took of the host just after entry `of_seq` (= seq - 1):
+ * `digest` is the SHA-256 of the blob stored for it, in `format`. It changes nothing
+ * in the host; it binds the cached blob to the chained log, and an audit that replays
+ * the log checks the digest against the state it rebuilt.
+ */
+export interface SnapshotEntry {
+  seq: number;
+  at: string;
+  type: 'snapshot';
+  of_seq: number;
+  format: string;
+  digest: string;
+}
+
+export type Entry = ConfigEntry | RequestEntry | TransitionEntry | SnapshotEntry;
 
 /** The transition entries of one machine (or several), narrowed from `TransitionEntry`. */
 export type TransitionEntryOf<M extends MachineName> = Extract<TransitionEntry, { machine: M }>;

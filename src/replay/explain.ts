@@ -45,7 +45,7 @@ export interface RequestExplanation {
 
 /** What `explain` says about any entry. */
 export type Explanation =
-  | { seq: number; type: 'config'; entry: Entry; summary: string }
+  | { seq: number; type: 'config' | 'snapshot'; entry: Entry; summary: string }
   | ({ type: 'request'; entry: Entry } & RequestExplanation)
   | { seq: number; type: 'transition'; entry: Entry; summary: string; cause: RequestExplanation | null };
 
@@ -80,6 +80,12 @@ export function explain(src: ReplaySource, seq: number, opts: StateAtOptions = {
     };
   }
   if (entry.type === 'request') return { type: 'request', entry, ...explainRequest(opened, entry, opts) };
+  if (entry.type === 'snapshot') {
+    return {
+      seq, type: 'snapshot', entry,
+      summary: `seq ${seq}: the ledger took a snapshot of the host after seq ${entry.of_seq} (${entry.format}, SHA-256 ${entry.digest}); it changes nothing in the host`,
+    };
+  }
   const t = entry as TransitionEntry;
   const causeRow = opened.log.row(t.cause);
   const causeEntry = causeRow ? (JSON.parse(causeRow.entry) as Entry) : null;

@@ -11,13 +11,13 @@ export { parsePoint, resolvePoint, normaliseTime, type Point } from './point.js'
 export { openSource, type ReplaySource, type OpenedLog } from './source.js';
 export { ReplayError } from './errors.js';
 export { explain, requestFacts, type Explanation, type RequestExplanation, type StateAtOptions } from './explain.js';
-export { timeline, type Timeline, type TimelineSubject, type PasidHolding, type MmGeneration, type VmLife } from './timeline.js';
+export { timeline, streamVmTimeline, type VmSummary, type Timeline, type TimelineSubject, type PasidHolding, type MmGeneration, type VmLife } from './timeline.js';
 export { diff, type LogDiff, type VfioMmPasidChange } from './diff.js';
 export { verifyReplay, type ReplayVerification, type ReplayMismatch } from './verify_replay.js';
-export { verifyLog, type LogVerification, type BadEntry } from './verify.js';
+export { verifyLog, untrustedSnapshots, type LogVerification, type BadEntry, type ClockStep, type UntrustedSnapshot } from './verify.js';
 export {
   CHECKPOINT_FORMAT, checkpointMessage, generateCheckpointKeys, makeCheckpoint, parseCheckpoint, checkSignature,
   readPrivateKey, readPublicKey, type Checkpoint,
 } from './checkpoint.js';
-export { SnapshotCache, SNAPSHOT_EVERY, type CacheStats } from '../snapshot/cache.js';
-export { encodeState, decodeState, SNAPSHOT_FORMAT } from '../snapshot/codec.js';
+export { SnapshotCache, SNAPSHOT_EVERY, snapshotProblem, type CacheStats } from '../snapshot/cache.js';
+export { encodeState, decodeState, stateDigest, SNAPSHOT_FORMAT } from '../snapshot/codec.js';

@@ -2,8 +2,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Entry, RequestEntry, TransitionEntry } from '../model/types.js';
 import { opsWhere } from '../model/ops/registry.js';
 import { kyselyOver } from '../store/query.js';
-import { queryEntries } from './entries.js';
 import { DROPPED_WRITE_REASONS, vcmdOutcome } from '../model/guest_vocab.js';
+import { queryEntries, streamEntries } from './entries.js';
 import { openSource, type ReplaySource } from './source.js';
 
 /** Whose life to tell: one vm, one PASID, one mm token, or one PCI function (bdf). */
@@ -174,25 +174,29 @@ function deviceLives(entries: Entry[]): DeviceLife[] {
 }
 
 function guestActivity(entries: Entry[]): GuestActivity {
-  const g: GuestActivity = {
-    vcmd_writes: 0, vcmd_reads: 0, vcmd_by_outcome: {}, config_reads: 0, config_writes: 0, writes_dropped: {}, pasid_enable_dropped: [], hidden_pasid_raw_writes: [],
-  };
-  const bump = (m: Record<string, number>, k: string) => { m[k] = (m[k] ?? 0) + 1; };
-  for (const e of entries) {
-    if (e.type !== 'request') continue;
-    if (e.op === 'vcmd_write') {
-      g.vcmd_writes++;
-      bump(g.vcmd_by_outcome, vcmdOutcome(e));
-    } else if (e.op === 'vcmd_read') g.vcmd_reads++;
-    else if (e.op === 'config_read') g.config_reads++;
-    else if (e.op === 'config_write') {
-      g.config_writes++;
-      if (e.reason !== undefined && DROPPED_WRITE_REASONS.has(e.reason)) bump(g.writes_dropped, e.reason);
-      if (e.reason === 'pasid_enable_dropped') g.pasid_enable_dropped.push(e.seq);
-      if (e.reason === 'hidden_pasid_cap_raw_write') g.hidden_pasid_raw_writes.push(e.seq);
-    }
-  }
+  const g = emptyGuest();
+  for (const e of entries) guestStep(g, e);
   return g;
+}
+
+function emptyGuest(): GuestActivity {
+  return { vcmd_writes: 0, vcmd_reads: 0, vcmd_by_outcome: {}, config_reads: 0, config_writes: 0, writes_dropped: {}, pasid_enable_dropped: [], hidden_pasid_raw_writes: [] };
+}
+
+function guestStep(g: GuestActivity, e: Entry): void {
+  const bump = (m: Record<string, number>, k: string) => { m[k] = (m[k] ?? 0) + 1; };
+  if (e.type !== 'request') return;
+  if (e.op === 'vcmd_write') {
+    g.vcmd_writes++;
+    bump(g.vcmd_by_outcome, vcmdOutcome(e));
+  } else if (e.op === 'vcmd_read') g.vcmd_reads++;
+  else if (e.op === 'config_read') g.config_reads++;
+  else if (e.op === 'config_write') {
+    g.config_writes++;
+    if (e.reason !== undefined && DROPPED_WRITE_REASONS.has(e.reason)) bump(g.writes_dropped, e.reason);
+    if (e.reason === 'pasid_enable_dropped') g.pasid_enable_dropped.push(e.seq);
+    if (e.reason === 'hidden_pasid_cap_raw_write') g.hidden_pasid_raw_writes.push(e.seq);
+  }
 }
 
 const transitions = (entries: Entry[]) => entries.filter((e): e is TransitionEntry => e.type === 'transition');
@@ -254,25 +258,57 @@ function generations(entries: Entry[]): MmGeneration[] {
 
 function lives(entries: Entry[], vm: string): VmLife[] {
   const out: VmLife[] = [];
-  for (const t of transitions(entries)) {
-    if (t.machine !== 'vm' || t.vm !== vm) continue;
-    if (t.event === 'VM_START') out.push({ mm: t.mm, started_seq: t.seq, ended_seq: null, end: null });
-    else if (out.length > 0) {
-      const life = out[out.length - 1]!;
-      life.ended_seq = t.seq;
-      life.end = t.to;
-    }
-  }
+  for (const e of entries) lifeStep(out, e, vm);
   return out;
 }
 
-function requestsOf(entries: Entry[]): NonNullable<Timeline['requests']> {
-  const reqs = entries.filter((e): e is RequestEntry => e.type === 'request');
-  const by_reason: Record<string, number> = {};
-  let failed = 0;
-  for (const r of reqs) {
-    if (r.ret < 0) failed++;
-    if (r.reason !== undefined) by_reason[r.reason] = (by_reason[r.reason] ?? 0) + 1;
+function lifeStep(out: VmLife[], t: Entry, vm: string): void {
+  if (t.type !== 'transition' || t.machine !== 'vm' || t.vm !== vm) return;
+  if (t.event === 'VM_START') out.push({ mm: t.mm, started_seq: t.seq, ended_seq: null, end: null });
+  else if (out.length > 0) {
+    const life = out[out.length - 1]!;
+    life.ended_seq = t.seq;
+    life.end = t.to;
   }
-  return { total: reqs.length, failed, by_reason };
+}
+
+function requestsOf(entries: Entry[]): NonNullable<Timeline['requests']> {
+  const r = { total: 0, failed: 0, by_reason: {} as Record<string, number> };
+  for (const e of entries) requestStep(r, e);
+  return r;
+}
+
+function requestStep(r: NonNullable<Timeline['requests']>, e: Entry): void {
+  if (e.type !== 'request') return;
+  r.total++;
+  if (e.ret < 0) r.failed++;
+  if (e.reason !== undefined) r.by_reason[e.reason] = (r.by_reason[e.reason] ?? 0) + 1;
+}
+
+/** A vm's timeline without its entries: the summary, and how many entries there are. */
+export type VmSummary = Omit<Timeline, 'entries'> & { entry_count: number };
+
+/**
+ * A vm's timeline in constant memory (a vm's log can be most of a long log): the
+ * summary `timeline` gives for a vm, folded over the entries as they stream by, with
+ * `onEntry` called for each, oldest first; no entry is kept. Called twice (once for
+ * the summary, once to print the entries) a caller prints the summary first without
+ * holding the log.
+ *
+ * @throws ReplayError for a file that holds no log.
+ * @example
+ * const sum = await streamVmTimeline(db, 'vm1');            // the summary only
+ * await streamVmTimeline(db, 'vm1', (e) => print(fmtEntry(e))); // and each entry as it comes
+ */
+export async function streamVmTimeline(src: ReplaySource, vm: string, onEntry?: (e: Entry) => void): Promise<VmSummary> {
+  const { db } = openSource(src);
+  const out: VmSummary = { subject: { vm }, entry_count: 0, lives: [], requests: { total: 0, failed: 0, by_reason: {} }, guest: emptyGuest() };
+  for await (const e of streamEntries(db, { vm })) {
+    out.entry_count++;
+    lifeStep(out.lives!, e, vm);
+    requestStep(out.requests!, e);
+    guestStep(out.guest!, e);
+    onEntry?.(e);
+  }
+  return out;
 }

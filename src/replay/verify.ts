@@ -2,6 +2,10 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { canonicalJson } from '../store/canonical.js';
 import { indexColumns, type IndexColumns } from '../store/columns.js';
 import { chainHash, GENESIS_CHAIN, leafHash } from '../store/hash.js';
+import { EntryLog } from '../store/log.js';
+import { SnapshotStore } from '../store/snapshots.js';
+import { snapshotProblem } from '../snapshot/cache.js';
+import type { ConfigEntry, HostConfig } from '../model/types.js';
 
 /** The first row of the log that is not what the writer wrote, and why. */
 export interface BadEntry {
@@ -20,6 +24,18 @@ export interface LogVerification {
   bad: BadEntry | null;
   /** The recomputed chain at a seq the caller asked about (a checkpoint's size), if the log reached it intact. */
   chainAt: { seq: number; chain: string } | null;
+  /**
+   * Entries whose `at` is earlier than their predecessor's (the writer's clock went
+   * back): a warning, not a fault of the chain. The first 10, and how many in all.
+   */
+  clockBackwards: { count: number; first: ClockStep[] };
+}
+
+/** One step back in time: entry `seq` at `at`, after an entry at `previous`. */
+export interface ClockStep {
+  seq: number;
+  at: string;
+  previous: string;
 }
 
 type Row = { seq: number; entry: string; leaf: string; chain: string } & Omit<IndexColumns, 'seq'>;
@@ -47,20 +63,65 @@ export function verifyLog(db: BetterSqlite3.Database, opts: { chainAt?: number; 
   let size = 0;
   let entries = 0;
   let chainAt: LogVerification['chainAt'] = null;
+  const clockBackwards: LogVerification['clockBackwards'] = { count: 0, first: [] };
+  let lastAt = '';
   for (const row of rows) {
     entries++;
     const problem = checkRow(row, size + 1, chain);
     if (problem) {
       // Leaving the loop closes the statement's iterator (the handle is free again).
-      return { ok: false, entries, size, chain, bad: { seq: problem.seq, problem: problem.why }, chainAt };
+      return { ok: false, entries, size, chain, bad: { seq: problem.seq, problem: problem.why }, chainAt, clockBackwards };
     }
+    // ISO-8601 UTC strings of one format compare as times.
+    if (row.at < lastAt) {
+      if (clockBackwards.count++ < 10) clockBackwards.first.push({ seq: row.seq, at: row.at, previous: lastAt });
+    }
+    lastAt = row.at;
     size = row.seq;
     chain = row.chain;
     if (size === opts.chainAt) chainAt = { seq: size, chain };
     if (opts.onProgress && entries % 10_000 === 0) opts.onProgress(entries, total);
   }
   opts.onProgress?.(entries, total);
-  return { ok: true, entries, size, chain, bad: null, chainAt };
+  return { ok: true, entries, size, chain, bad: null, chainAt, clockBackwards };
+}
+
+/** A stored snapshot the ledger will not trust, and why. */
+export interface UntrustedSnapshot {
+  seq: number;
+  problem: string;
+}
+
+/**
+ * Every stored snapshot that is not vouched for by the log (`snapshotProblem`):
+ * forged or corrupt blobs, or snapshots left by older code. The ledger and every reader
+ * ignore these, so they cannot change any answer: a warning about the cache, not a
+ * fault of the log. Reads each blob once (memory: one blob at a time).
+ *
+ * @example
+ * untrustedSnapshots(db); // [{ seq: 200000, problem: 'its blob does not hash to the digest entry 200001 records ...' }]
+ */
+export function untrustedSnapshots(db: BetterSqlite3.Database): UntrustedSnapshot[] {
+  const log = new EntryLog(db);
+  const first = log.row(1);
+  if (!first) return [];
+  let config: HostConfig;
+  try {
+    const e = JSON.parse(first.entry) as ConfigEntry;
+    const { profile, pasid_bits, capacity, pasid_quota, pasid_cap_exposure } = e;
+    config = { profile, pasid_bits, capacity, pasid_quota, pasid_cap_exposure };
+  } catch {
+    return [];
+  }
+  const store = new SnapshotStore(db);
+  const out: UntrustedSnapshot[] = [];
+  for (const { seq } of store.list()) {
+    const snap = store.latestAtOrBefore(seq);
+    if (!snap || snap.seq !== seq) continue;
+    const problem = snapshotProblem(log, config, snap);
+    if (problem !== null) out.push({ seq, problem });
+  }
+  return out;
 }
 
 /** The first thing wrong with one row, given the seq it must have and the chain before it. */

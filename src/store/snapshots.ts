@@ -64,6 +64,17 @@ export class SnapshotStore {
   }
 
   /**
+   * Stores (or replaces) the snapshot at `seq`, inside the caller's transaction.
+   *
+   * @throws the SQLite error (a read-only handle is a bug here), so that the
+   * transaction that appends the snapshot's log entry rolls back with it.
+   */
+  insert(seq: number, chain: string, state: Buffer, createdAt = new Date().toISOString()): void {
+    if (!this.saveStmt) throw new Error('bug: snapshot insert on a handle that cannot write');
+    this.saveStmt.run(seq, chain, state, createdAt);
+  }
+
+  /**
    * Drops the snapshot at `seq` (one that no longer matches the log). Best effort, as `save`.
    *
    * @example
