@@ -12,6 +12,9 @@ import { registerKeygen } from './keygen.js';
 import { registerLog } from './log.js';
 import { registerReplay } from './replay.js';
 import { registerRun } from './run.js';
+import { registerShip } from './ship.js';
+import { registerFleet } from './fleet.js';
+import { FleetError } from '../fleet/pg.js';
 import { registerState } from './state.js';
 import { registerTimeline } from './timeline.js';
 import { registerVerify } from './verify.js';
@@ -34,6 +37,8 @@ registerDiff(program);
 registerVerify(program);
 registerCheckpoint(program);
 registerKeygen(program);
+registerShip(program);
+registerFleet(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 try {
@@ -42,7 +47,7 @@ try {
   if (e instanceof CommanderError) {
     // --help and --version exit 0; usage errors were printed by commander already.
     process.exitCode = e.exitCode === 0 ? 0 : 2;
-  } else if (e instanceof CliError || e instanceof StoreError || e instanceof RequestError) {
+  } else if (e instanceof CliError || e instanceof FleetError || e instanceof StoreError || e instanceof RequestError) {
     process.stderr.write(`pasid-ledger: ${e.message}\n`);
     process.exitCode = 2;
   } else {
