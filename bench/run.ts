@@ -11,6 +11,7 @@ import { memoryRow } from './rows/memory.js';
 import { auditRow, replayRow, verifyRow } from './rows/replay.js';
 import { reopenRows } from './rows/reopen.js';
 import { batchRow, durableRow } from './rows/write.js';
+import { fleetRows } from './rows/fleet.js';
 
 /** How big a bench run is. */
 export interface BenchSizes {
@@ -26,6 +27,8 @@ export interface BenchSizes {
   memoryVms: number;
   memoryPasids: number;
   allocatorChurnOps: number;
+  /** Entries of the log shipped into PostgreSQL by the fleet rows. */
+  fleetEntries: number;
 }
 
 /**
@@ -37,6 +40,7 @@ export interface BenchSizes {
 export const FULL: BenchSizes = {
   writeRuns: 5, readRuns: 3, durableRequests: 1000, batches: 20, bigLogEntries: 1_000_000,
   inMemoryRequests: 500_000, memoryVms: 1048, memoryPasids: 1000, allocatorChurnOps: 1_000_000,
+  fleetEntries: 200_000,
 };
 
 /**
@@ -48,6 +52,7 @@ export const FULL: BenchSizes = {
 export const QUICK: BenchSizes = {
   writeRuns: 3, readRuns: 3, durableRequests: 30, batches: 1, bigLogEntries: 5_000,
   inMemoryRequests: 5_000, memoryVms: 8, memoryPasids: 1000, allocatorChurnOps: 20_000,
+  fleetEntries: 5_000,
 };
 
 /** Everything one bench run measured: what `--json` prints. */
@@ -100,6 +105,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     rows.push(memoryRow(sizes.memoryVms, sizes.memoryPasids, sizes.readRuns, log));
     rows.push(...(await reopenRows(big, sizes.readRuns, log)));
     rows.push(...allocatorRows(sizes.allocatorChurnOps, sizes.readRuns, log));
+    rows.push(...(await fleetRows(dir, sizes.fleetEntries, sizes.readRuns, log)));
 
     const notes = [
       `every figure is the median of ${sizes.readRuns === sizes.writeRuns ? sizes.readRuns : `${sizes.readRuns} to ${sizes.writeRuns}`} runs; a ceiling is raw better-sqlite3 in the same run, same file pragmas (WAL, synchronous=FULL), same table made by the project's migrations, same rows (RFC 8785 text, SHA-256 leaf and chain, indexing columns)`,

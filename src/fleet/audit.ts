@@ -3,7 +3,7 @@ import { Auditor, configOf, type AuditorOptions } from '../audit/auditor.js';
 import { deniedReason } from '../audit/denial.js';
 import type { AuditReport } from '../audit/report.js';
 import type { Entry, RequestEntry } from '../model/types.js';
-import { entriesAt, hostRows, listHosts, type HostRow } from './read.js';
+import { auditRows, entriesAt, listHosts, type HostRow } from './read.js';
 
 /** One host's audit in the fleet store. */
 export interface HostAudit {
@@ -71,19 +71,19 @@ export async function auditHost(c: pg.Client, host: HostRow, opts: AuditorOption
   const auditor = new Auditor(config, host.head_seq, lookup, opts);
   let lastRequest = 0;
   let fed = 0;
-  for await (const rows of hostRows(c, host.host, host.head_seq)) {
+  for await (const rows of auditRows(c, host.host, host.head_seq)) {
     const need: number[] = [];
     for (const r of rows) {
-      if (r.type === 'request') lastRequest = r.seq;
-      else if (r.type === 'transition' && typeof r.cause === 'number' && r.cause !== lastRequest && r.cause < r.seq) need.push(r.cause);
+      if (r[2] === 'request') lastRequest = r[0];
+      else if (r[2] === 'transition' && typeof r[3] === 'number' && r[3] !== lastRequest && r[3] < r[0]) need.push(r[3]);
     }
     looked = await entriesAt(c, host.host, need);
     for (const r of rows) {
-      auditor.entry(r.seq, r.entry);
-      if (r.type === 'request' && r.entry.includes(QUOTA)) {
+      auditor.entry(r[0], r[1]);
+      if (r[2] === 'request' && r[1].includes(QUOTA)) {
         try {
-          if (deniedReason(JSON.parse(r.entry) as RequestEntry) === 'quota_exhausted') {
-            const day = r.at.slice(0, 10);
+          if (deniedReason(JSON.parse(r[1]) as RequestEntry) === 'quota_exhausted') {
+            const day = r[4].slice(0, 10);
             days.set(day, (days.get(day) ?? 0) + 1);
           }
         } catch { /* not JSON: the auditor reports it */ }

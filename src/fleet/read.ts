@@ -53,6 +53,32 @@ export async function* hostRows(c: pg.Client, host: string, to: number, chunk = 
   }
 }
 
+/** [seq, entry, type, cause, at] of a row: what the audit reads. */
+export type AuditRow = [number, string, string, number | null, string];
+
+/**
+ * As {@link hostRows}, with only what the audit needs, as arrays (cheaper to decode).
+ *
+ * @example
+ * for await (const rows of auditRows(client, 'node-7', 341)) for (const [seq, text] of rows) auditor.entry(seq, text);
+ */
+export async function* auditRows(c: pg.Client, host: string, to: number, chunk = 10_000): AsyncGenerator<AuditRow[]> {
+  const read = (after: number) => c.query<AuditRow>({
+    name: 'pasid-ledger-audit-rows',
+    text: 'SELECT seq, entry, type, cause, at FROM entries WHERE host = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4',
+    values: [host, after, to, chunk],
+    rowMode: 'array',
+  });
+  let pending = read(0);
+  for (;;) {
+    const rows = (await pending).rows;
+    if (rows.length === 0) return;
+    const last = rows[rows.length - 1]![0];
+    pending = last < to ? read(last) : Promise.resolve({ rows: [] as AuditRow[] } as unknown as pg.QueryResult<AuditRow>);
+    yield rows;
+  }
+}
+
 /** Some entries of a host by seq (the texts), for the audit's look-ups of earlier entries. */
 export async function entriesAt(c: pg.Client, host: string, seqs: number[]): Promise<Map<number, string>> {
   if (seqs.length === 0) return new Map();

@@ -90,11 +90,11 @@ function recompute(host: string, rows: ExportRow[], prevChain: string, from: num
   let chain = prevChain;
   let expect = from + 1;
   for (const r of rows) {
-    if (r.seq !== expect) throw new FleetError(`host ${host}: the local log has no entry ${expect} (run "pasid-ledger verify"); nothing written`);
+    if (r.seq !== expect) throw new ShipRefused(host, expect, 'the local log has no such entry (run "pasid-ledger verify")');
     const leaf = leafHash(r.entry);
     chain = chainHash(chain, leaf);
     if (leaf !== r.leaf || chain !== r.chain) {
-      throw new FleetError(`host ${host}: the local log is bad at seq ${r.seq}: its ${leaf !== r.leaf ? 'leaf' : 'chain'} does not recompute from the entry text (run "pasid-ledger verify"); nothing written`);
+      throw new ShipRefused(host, r.seq, `the local log is bad: its ${leaf !== r.leaf ? 'leaf' : 'chain'} does not recompute from the entry text (run "pasid-ledger verify")`);
     }
     expect += 1;
   }
