@@ -174,6 +174,26 @@ s('the server refuses a row that breaks the chain, whoever inserts it, and any U
   assert.is(Number((await pgQuery<{ h: string }>(url, "SELECT head_seq AS h FROM hosts WHERE host = 'delta'"))[0]!.h), n + 1);
 });
 
+s('--follow ships entries as the log grows (polling the file) and exits 0 on SIGTERM', async () => {
+  const path = await trafficLog(20);
+  const child = spawn(process.execPath, [CLI, 'ship', '--db', path, '--to', url, '--host', 'follow', '--follow', '--interval', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const until = async (n: number) => {
+    for (let i = 0; i < 600 && (await count('follow')) < n; i++) await new Promise((r) => setTimeout(r, 50));
+  };
+  await until(localRows(path).length);
+  assert.is(await count('follow'), localRows(path).length, out);
+  await moreTraffic(path, 30);
+  await until(localRows(path).length);
+  const closed = new Promise<number | null>((r) => child.once('close', r));
+  child.kill('SIGTERM');
+  assert.is(await closed, 0, out);
+  assert.equal(await pgRows('follow'), localRows(path));
+  assert.match(out, /host follow: shipped \d+ entries/);
+});
+
 s('bad input: no URL, a bad host name, a missing file exit 2 with one line', async () => {
   const path = await trafficLog(2);
   const env = { ...process.env, PASID_LEDGER_PG: '' };
