@@ -63,21 +63,33 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`CREATE TRIGGER entries_no_change BEFORE UPDATE OR DELETE OR TRUNCATE ON entries
     FOR EACH STATEMENT EXECUTE FUNCTION entries_append_only()`.execute(db);
 
+  // The previous row of each new row is the one before it in the same statement (lag over
+  // the transition table) or, for the first row of a host in the statement, the stored one:
+  // one index look-up per host and statement, not per row.
   await sql`CREATE FUNCTION entries_check_chain() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE bad record;
     BEGIN
-      SELECT n.host, n.seq,
-             CASE WHEN n.leaf IS DISTINCT FROM encode(sha256('\\x00'::bytea || convert_to(n.entry, 'UTF8')), 'hex') THEN 'the entry text does not hash to its leaf'
-                  WHEN n.seq > 1 AND p.chain IS NULL THEN 'entry ' || (n.seq - 1) || ' is missing'
+      WITH n AS (
+        SELECT a.host, a.seq, a.leaf, a.chain,
+               encode(sha256('\\x00'::bytea || convert_to(a.entry, 'UTF8')), 'hex') AS want_leaf,
+               lag(a.seq) OVER w AS pseq, lag(a.chain) OVER w AS pchain
+          FROM added a WINDOW w AS (PARTITION BY a.host ORDER BY a.seq)
+      ), m AS (
+        SELECT n.*, CASE WHEN n.seq = 1 THEN repeat('0', 64)
+                         WHEN n.pseq = n.seq - 1 THEN n.pchain
+                         ELSE (SELECT p.chain FROM entries p WHERE p.host = n.host AND p.seq = n.seq - 1) END AS prev
+          FROM n
+      )
+      SELECT m.host, m.seq,
+             CASE WHEN m.seq < 1 THEN 'seq must be positive'
+                  WHEN m.leaf IS DISTINCT FROM m.want_leaf THEN 'the entry text does not hash to its leaf'
+                  WHEN m.prev IS NULL THEN 'entry ' || (m.seq - 1) || ' is missing'
                   ELSE 'the chain is not SHA-256 of the previous chain and this leaf' END AS why
         INTO bad
-        FROM added n
-        LEFT JOIN entries p ON p.host = n.host AND p.seq = n.seq - 1 AND n.seq > 1
-       WHERE n.seq < 1
-          OR n.leaf IS DISTINCT FROM encode(sha256('\\x00'::bytea || convert_to(n.entry, 'UTF8')), 'hex')
-          OR (n.seq > 1 AND p.chain IS NULL)
-          OR n.chain IS DISTINCT FROM encode(sha256(decode(CASE WHEN n.seq = 1 THEN repeat('0', 64) ELSE p.chain END, 'hex') || decode(n.leaf, 'hex')), 'hex')
-       ORDER BY n.host, n.seq
+        FROM m
+       WHERE m.seq < 1 OR m.leaf IS DISTINCT FROM m.want_leaf OR m.prev IS NULL
+          OR m.chain IS DISTINCT FROM encode(sha256(decode(m.prev, 'hex') || decode(m.leaf, 'hex')), 'hex')
+       ORDER BY m.host, m.seq
        LIMIT 1;
       IF FOUND THEN
         RAISE EXCEPTION 'host %: seq % refused: %', bad.host, bad.seq, bad.why USING ERRCODE = 'P0001';
