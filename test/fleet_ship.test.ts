@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -192,6 +192,29 @@ s('--follow ships entries as the log grows (polling the file) and exits 0 on SIG
   assert.is(await closed, 0, out);
   assert.equal(await pgRows('follow'), localRows(path));
   assert.match(out, /host follow: shipped \d+ entries/);
+});
+
+s('signed checkpoints the log keeps in a table ship with it; fleet verify checks their signatures', async () => {
+  const path = await trafficLog(10);
+  const dir = tmpDir();
+  assert.is((await cliAsync(['keygen', '--out', join(dir, 'k')])).status, 0);
+  const cp = await cliAsync(['checkpoint', '--db', path, '--key', join(dir, 'k.key'), '--out', join(dir, 'cp.json')]);
+  assert.is(cp.status, 0, cp.stderr);
+  const c = JSON.parse(readFileSync(join(dir, 'cp.json'), 'utf8')) as Record<string, string | number>;
+  const db = new Database(path);
+  db.exec('CREATE TABLE checkpoints (size INTEGER, chain TEXT, at TEXT, public_key TEXT, signature TEXT)');
+  db.prepare('INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?)').run(c.size, c.chain, c.at, c.public_key, c.signature);
+  db.close();
+  const r = await ship(path, 'echo', '--json');
+  assert.is(r.status, 0, r.stderr);
+  assert.is(JSON.parse(r.stdout).checkpoints, 1);
+  const ok = await cliAsync(['fleet', 'verify', '--pg', url, '--host', 'echo']);
+  assert.is(ok.status, 0, ok.stdout);
+  assert.match(ok.stdout, /1 checkpoint\(s\) good/);
+  await pgQuery(url, "UPDATE checkpoints SET at = '2020-01-01T00:00:00.000Z' WHERE host = 'echo'");
+  const bad = await cliAsync(['fleet', 'verify', '--pg', url, '--host', 'echo']);
+  assert.is(bad.status, 1);
+  assert.match(bad.stdout, new RegExp(`host echo: seq ${c.size} is bad: checkpoint at seq ${c.size}: the signature does not match`));
 });
 
 s('bad input: no URL, a bad host name, a missing file exit 2 with one line', async () => {
