@@ -22,8 +22,8 @@ export interface ShipOptions {
   host: string;
   /** Entries per PostgreSQL transaction. Default 1000. */
   batch?: number;
-  /** After each committed batch: the host's head in PostgreSQL. */
-  onBatch?: (head: number, localHead: number) => void;
+  /** After each committed batch: the host's head in PostgreSQL (awaited when it returns a promise). */
+  onBatch?: (head: number, localHead: number) => void | Promise<void>;
 }
 
 /** What one {@link shipLog} call did. */
@@ -58,7 +58,8 @@ const FAST = `WITH h AS (SELECT host FROM hosts WHERE host = $1 AND head_seq = $
 async function pgHead(c: pg.Client, host: string, lock: boolean): Promise<LogHead> {
   const r = await c.query<{ head_seq: number; head_chain: string }>(`SELECT head_seq, head_chain FROM hosts WHERE host = $1${lock ? ' FOR UPDATE' : ''}`, [host]);
   const row = r.rows[0];
-  return row ? { seq: row.head_seq, chain: row.head_chain } : { seq: 0, chain: GENESIS_CHAIN };
+  // Number(): a client made without connectPg's int8 parser reads bigint as a string.
+  return row ? { seq: Number(row.head_seq), chain: row.head_chain } : { seq: 0, chain: GENESIS_CHAIN };
 }
 
 async function pgChainAt(c: pg.Client, host: string, seq: number): Promise<string | undefined> {
@@ -191,7 +192,7 @@ export async function shipLog(db: BetterSqlite3.Database, c: pg.Client, opts: Sh
     skipped += skip;
     from = to;
     prev = rows[rows.length - 1]!.chain;
-    opts.onBatch?.(from, local);
+    await opts.onBatch?.(from, local);
   }
   if (shipped + skipped === 0) await c.query('UPDATE hosts SET source_seq = GREATEST(source_seq, $2), seen_at = now() WHERE host = $1', [host, local]);
   let checkpoints = 0;
