@@ -13,6 +13,7 @@ import { auditRow, replayRow, verifyRow } from './rows/replay.js';
 import { reopenRows } from './rows/reopen.js';
 import { startupRows } from './rows/startup.js';
 import { batchRow, durableRow } from './rows/write.js';
+import { fleetRows } from './rows/fleet.js';
 
 /** How big a bench run is. */
 export interface BenchSizes {
@@ -30,6 +31,8 @@ export interface BenchSizes {
   allocatorChurnOps: number;
   /** Spawns per CLI start-up figure. */
   startupRuns: number;
+  /** Entries of the log shipped into PostgreSQL by the fleet rows. */
+  fleetEntries: number;
 }
 
 /**
@@ -41,6 +44,7 @@ export interface BenchSizes {
 export const FULL: BenchSizes = {
   writeRuns: 5, readRuns: 3, durableRequests: 1000, batches: 20, bigLogEntries: 1_000_000,
   inMemoryRequests: 500_000, memoryVms: 1048, memoryPasids: 1000, allocatorChurnOps: 1_000_000, startupRuns: 15,
+  fleetEntries: 200_000,
 };
 
 /**
@@ -52,6 +56,7 @@ export const FULL: BenchSizes = {
 export const QUICK: BenchSizes = {
   writeRuns: 3, readRuns: 3, durableRequests: 30, batches: 1, bigLogEntries: 5_000,
   inMemoryRequests: 5_000, memoryVms: 8, memoryPasids: 1000, allocatorChurnOps: 20_000, startupRuns: 3,
+  fleetEntries: 5_000,
 };
 
 /** Everything one bench run measured: what `--json` prints. */
@@ -106,6 +111,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     rows.push(...allocatorRows(sizes.allocatorChurnOps, sizes.readRuns, log));
     rows.push(...startupRows(big.path, sizes.startupRuns, log));
     rows.push(...(await exploreRows(big.path, big.entries, opts.quick ? 5 : 30, log)));
+    rows.push(...(await fleetRows(dir, sizes.fleetEntries, sizes.readRuns, log)));
 
     const notes = [
       `every figure is the median of ${sizes.readRuns === sizes.writeRuns ? sizes.readRuns : `${sizes.readRuns} to ${sizes.writeRuns}`} runs; a ceiling is raw better-sqlite3 in the same run, same file pragmas (WAL, synchronous=FULL), same table made by the project's migrations, same rows (RFC 8785 text, SHA-256 leaf and chain, indexing columns)`,

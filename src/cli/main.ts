@@ -16,6 +16,9 @@ import { registerKeygen } from './keygen.js';
 import { registerLog } from './log.js';
 import { registerReplay } from './replay.js';
 import { registerRun } from './run.js';
+import { registerShip } from './ship.js';
+import { registerFleet } from './fleet.js';
+import { FleetError } from '../fleet/pg.js';
 import { registerState } from './state.js';
 import { registerTimeline } from './timeline.js';
 import { registerVerify } from './verify.js';
@@ -64,6 +67,8 @@ registerCheckpoint(program);
 registerKeygen(program);
 registerExport(program);
 registerExplore(program);
+registerShip(program);
+registerFleet(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 try {
@@ -75,7 +80,7 @@ try {
   } else if (isBusy(e)) {
     process.stderr.write(`pasid-ledger: ${busyMessage()}\n`);
     process.exitCode = 2;
-  } else if (e instanceof CliError || e instanceof StoreError || e instanceof RequestError) {
+  } else if (e instanceof CliError || e instanceof FleetError || e instanceof StoreError || e instanceof RequestError) {
     process.stderr.write(`pasid-ledger: ${escapeControls(e.message)}\n`);
     process.exitCode = 2;
   } else {

@@ -38,7 +38,9 @@ export interface ClockStep {
   previous: string;
 }
 
-type Row = { seq: number; entry: string; leaf: string; chain: string } & Omit<IndexColumns, 'seq'>;
+/** A stored row as the verifier reads it: text, hashes and indexing columns. */
+export type VerifiableRow = { seq: number; entry: string; leaf: string; chain: string } & Omit<IndexColumns, 'seq'>;
+type Row = VerifiableRow;
 const COLUMNS: Array<keyof Omit<IndexColumns, 'seq'>> = ['at', 'type', 'op', 'machine', 'vm', 'container', 'mm', 'pasid', 'cause', 'request_id'];
 
 /**
@@ -124,8 +126,15 @@ export function untrustedSnapshots(db: BetterSqlite3.Database): UntrustedSnapsho
   return out;
 }
 
-/** The first thing wrong with one row, given the seq it must have and the chain before it. */
-function checkRow(row: Row, expected: number, prevChain: string): { seq: number; why: string } | null {
+/**
+ * The first thing wrong with one stored row (text, hashes, columns), given the seq it must
+ * have and the chain before it; null when it is what the writer wrote. Shared with the
+ * fleet store's verifier.
+ *
+ * @example
+ * checkRow(row, 1, GENESIS_CHAIN); // null, or { seq: 1, why: 'the entry text does not hash ...' }
+ */
+export function checkRow(row: VerifiableRow, expected: number, prevChain: string): { seq: number; why: string } | null {
   if (row.seq !== expected) {
     if (typeof row.seq === 'number' && row.seq > expected) {
       return { seq: expected, why: expected === row.seq - 1 ? `entry ${expected} is missing (the next row is seq ${row.seq})` : `entries ${expected} to ${row.seq - 1} are missing` };

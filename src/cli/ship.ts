@@ -1,0 +1,111 @@
+import type { Command } from 'commander';
+import { hostName } from '../fleet/host_name.js';
+import { connectPg, kyselyPg, migratePg, redactUrl } from '../fleet/pg.js';
+import { followLog, shipLog, ShipRefused, type ShipResult } from '../fleet/ship.js';
+import { CliError, intArg, printJson } from './common.js';
+import { openLogFile } from './open_log.js';
+import { progress } from './progress.js';
+
+const HELP = `
+Copies the log's entries into PostgreSQL under the host's name: exactly as stored
+(canonical text, leaf, chain, indexing columns), in transactions of --batch entries,
+each accepted only if it continues the host's chain there (checked by the shipper under
+the host's head row locked FOR UPDATE, and again by the server's trigger with sha256()).
+Resumable and idempotent: it starts after the last seq PostgreSQL holds for the host.
+The log file is opened read-only. The schema is created or upgraded first.
+
+A log that no longer matches what was shipped (rewritten, truncated, forked) is refused,
+naming the host and the first differing seq; nothing is written.
+
+--follow keeps shipping as the log grows, polling the file every --interval ms, until
+SIGINT or SIGTERM (the batch in flight completes; exit 0).
+
+Exit status: 0 shipped (or nothing to ship), 1 refused, 2 bad input or unusable
+database or server.
+
+Examples:
+  pasid-ledger ship --db /var/lib/pasid-ledger/host.db --to postgres://ledger@db.example/fleet
+  pasid-ledger ship --db host.db --to "$PASID_LEDGER_PG" --host node-0042 --follow`;
+
+function summary(r: ShipResult): string {
+  const extra = [r.skipped > 0 ? `${r.skipped} already written by another shipper` : '', r.checkpoints > 0 ? `${r.checkpoints} checkpoint(s)` : ''].filter(Boolean).join(', ');
+  return r.shipped > 0
+    ? `host ${r.host}: shipped ${r.shipped} entries (seq ${r.head - r.shipped - r.skipped + 1} to ${r.head}); PostgreSQL holds seq 1 to ${r.head}${extra ? `; ${extra}` : ''}`
+    : `host ${r.host}: up to date, PostgreSQL holds seq 1 to ${r.head}${extra ? `; ${extra}` : ''}`;
+}
+
+export function registerShip(program: Command): void {
+  program
+    .command('ship')
+    .description("copy the log's entries into PostgreSQL under the host's name, verified on arrival; resumable, idempotent")
+    .requiredOption('--db <path>', 'the SQLite log (opened read-only)')
+    .option('--to <url>', 'the fleet PostgreSQL (postgres://...); default $PASID_LEDGER_PG')
+    .option('--host <name>', "the host's name in the fleet (default: this machine's hostname)")
+    .option('--batch <n>', 'entries per transaction', intArg('--batch', 100_000), 1000)
+    .option('--follow', 'keep shipping as the log grows, until SIGINT/SIGTERM')
+    .option('--interval <ms>', 'with --follow: how often to look for new entries', intArg('--interval', 3_600_000), 1000)
+    .option('--json', 'print the outcome as JSON')
+    .addHelpText('after', HELP)
+    .action(async (o: { db: string; to?: string; host?: string; batch: number; follow?: boolean; interval: number; json?: boolean }) => {
+      const url = o.to ?? process.env.PASID_LEDGER_PG;
+      if (!url) throw new CliError('no PostgreSQL URL: give --to postgres://... or set PASID_LEDGER_PG');
+      if (o.batch < 1) throw new CliError('--batch must be at least 1');
+      const host = hostName(o.host);
+      const db = await openLogFile(o.db);
+      const k = kyselyPg(url);
+      try {
+        try {
+          await migratePg(k);
+        } catch (e) {
+          if ((e as Error).name === 'FleetError') throw e;
+          throw new CliError(`cannot use ${redactUrl(url)}: ${(e as Error).message}`);
+        }
+        const c = await connectPg(url);
+        try {
+          let r: ShipResult;
+          if (o.follow) {
+            const ac = new AbortController();
+            const stop = () => ac.abort();
+            process.once('SIGINT', stop);
+            process.once('SIGTERM', stop);
+            try {
+              r = await followLog(db, c, {
+                host, batch: o.batch, intervalMs: Math.max(10, o.interval), signal: ac.signal,
+                onShip: (x) => { if (!o.json) process.stdout.write(summary(x) + '\n'); },
+              });
+            } finally {
+              process.off('SIGINT', stop);
+              process.off('SIGTERM', stop);
+            }
+          } else {
+            let bar: ReturnType<typeof progress> | null = null;
+            let last = 0;
+            r = await shipLog(db, c, {
+              host, batch: o.batch,
+              onBatch: (head, local) => {
+                bar ??= progress('entries shipped', local - head + o.batch);
+                if (last > 0) bar.tick(head - last);
+                last = head;
+              },
+            });
+            (bar as ReturnType<typeof progress> | null)?.done();
+          }
+          if (o.json) printJson(r);
+          else if (!o.follow || r.shipped + r.skipped === 0) process.stdout.write(summary(r) + '\n');
+        } catch (e) {
+          if (e instanceof ShipRefused) {
+            process.stderr.write(`pasid-ledger: ${e.message}\n`);
+            if (o.json) printJson({ host: e.host, refused: true, seq: e.seq, message: e.message });
+            process.exitCode = 1;
+            return;
+          }
+          throw e;
+        } finally {
+          await c.end();
+        }
+      } finally {
+        await k.destroy();
+        db.close();
+      }
+    });
+}

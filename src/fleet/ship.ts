@@ -1,0 +1,257 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type pg from 'pg';
+import { exportRows, storedCheckpoints, type ExportRow } from '../store/export_rows.js';
+import { chainHash, GENESIS_CHAIN, leafHash } from '../store/hash.js';
+import { EntryLog, type LogHead } from '../store/log.js';
+import { FleetError } from './pg.js';
+
+/**
+ * The local log and what PostgreSQL holds of it disagree: the local log was rewritten,
+ * truncated or forked after it was shipped. Nothing was written.
+ */
+export class ShipRefused extends FleetError {
+  override name = 'ShipRefused';
+  constructor(readonly host: string, readonly seq: number, detail: string) {
+    super(`host ${host}: refused at seq ${seq}: ${detail}; nothing written`);
+  }
+}
+
+/** Options of {@link shipLog}. */
+export interface ShipOptions {
+  /** The host's name in the fleet store. */
+  host: string;
+  /** Entries per PostgreSQL transaction. Default 1000. */
+  batch?: number;
+  /** After each committed batch: the host's head in PostgreSQL (awaited when it returns a promise). */
+  onBatch?: (head: number, localHead: number) => void | Promise<void>;
+}
+
+/** What one {@link shipLog} call did. */
+export interface ShipResult {
+  host: string;
+  /** Rows this call inserted. */
+  shipped: number;
+  /** Rows another shipper had written first (identical, skipped). */
+  skipped: number;
+  /** The host's head in PostgreSQL after this call. */
+  head: number;
+  /** The local log's head when this call started. */
+  local: number;
+  /** Signed checkpoints copied (when the local log keeps them in a table). */
+  checkpoints: number;
+}
+
+const INSERT = `INSERT INTO entries (host, seq, entry, leaf, chain, at, type, op, machine, vm, container, mm, pasid, cause, request_id)
+  SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                           $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::text[])`;
+
+// The common case in one statement (its own transaction, one round trip): lock the host's
+// head row FOR UPDATE only if it is still at the batch's start, note the local head, insert.
+// A head that moved meanwhile (another shipper) selects no row: nothing is inserted and the
+// batch takes the careful path below.
+const FAST = `WITH h AS (SELECT host FROM hosts WHERE host = $1 AND head_seq = $16 FOR UPDATE),
+  s AS (UPDATE hosts SET source_seq = GREATEST(source_seq, $17), seen_at = now() WHERE host IN (SELECT host FROM h) RETURNING 1)
+  INSERT INTO entries (host, seq, entry, leaf, chain, at, type, op, machine, vm, container, mm, pasid, cause, request_id)
+  SELECT $1, u.* FROM h, unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                           $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::text[]) AS u`;
+
+async function pgHead(c: pg.Client, host: string, lock: boolean): Promise<LogHead> {
+  const r = await c.query<{ head_seq: number; head_chain: string }>(`SELECT head_seq, head_chain FROM hosts WHERE host = $1${lock ? ' FOR UPDATE' : ''}`, [host]);
+  const row = r.rows[0];
+  // Number(): a client made without connectPg's int8 parser reads bigint as a string.
+  return row ? { seq: Number(row.head_seq), chain: row.head_chain } : { seq: 0, chain: GENESIS_CHAIN };
+}
+
+async function pgChainAt(c: pg.Client, host: string, seq: number): Promise<string | undefined> {
+  const r = await c.query<{ chain: string }>('SELECT chain FROM entries WHERE host = $1 AND seq = $2', [host, seq]);
+  return r.rows[0]?.chain;
+}
+
+/**
+ * The first seq at which the local log and PostgreSQL's copy differ. A chain value
+ * commits to every entry before it, so "differs at s" holds from the first difference
+ * on: a binary search over the stored chains finds it in O(log n) lookups.
+ */
+export async function firstDifference(c: pg.Client, host: string, log: EntryLog, pgSeq: number): Promise<number> {
+  const localSeq = log.head().seq;
+  let lo = 1;
+  let hi = Math.min(localSeq, pgSeq);
+  let first = hi + 1;
+  while (lo <= hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (log.row(mid)?.chain !== (await pgChainAt(c, host, mid))) {
+      first = mid;
+      hi = mid - 1;
+    } else lo = mid + 1;
+  }
+  return first;
+}
+
+async function refuse(c: pg.Client, host: string, log: EntryLog, pgSeq: number): Promise<never> {
+  const local = log.head().seq;
+  const seq = await firstDifference(c, host, log, pgSeq);
+  const how = seq > local
+    ? `the local log has ${local} entries but PostgreSQL holds ${pgSeq} for this host (the local log was truncated or replaced)`
+    : `the local log differs from what was shipped from seq ${seq} on (rewritten or forked; PostgreSQL holds ${pgSeq} entries for this host)`;
+  throw new ShipRefused(host, seq, how);
+}
+
+/** Recomputes leaf and chain of each row from its text; a local row that does not hash as stored is not shipped. */
+function recompute(host: string, rows: ExportRow[], prevChain: string, from: number): void {
+  let chain = prevChain;
+  let expect = from + 1;
+  for (const r of rows) {
+    if (r.seq !== expect) throw new ShipRefused(host, expect, 'the local log has no such entry (run "pasid-ledger verify")');
+    const leaf = leafHash(r.entry);
+    chain = chainHash(chain, leaf);
+    if (leaf !== r.leaf || chain !== r.chain) {
+      throw new ShipRefused(host, r.seq, `the local log is bad: its ${leaf !== r.leaf ? 'leaf' : 'chain'} does not recompute from the entry text (run "pasid-ledger verify")`);
+    }
+    expect += 1;
+  }
+}
+
+function columns(host: string, rows: ExportRow[]): unknown[] {
+  const n = rows.length;
+  const cols: unknown[][] = Array.from({ length: 14 }, () => new Array<unknown>(n));
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    cols[0]![i] = r.seq; cols[1]![i] = r.entry; cols[2]![i] = r.leaf; cols[3]![i] = r.chain; cols[4]![i] = r.at;
+    cols[5]![i] = r.type; cols[6]![i] = r.op; cols[7]![i] = r.machine; cols[8]![i] = r.vm; cols[9]![i] = r.container;
+    cols[10]![i] = r.mm; cols[11]![i] = r.pasid; cols[12]![i] = r.cause; cols[13]![i] = r.request_id;
+  }
+  return [host, ...cols];
+}
+
+/**
+ * One batch in one PostgreSQL transaction, under the host's head row locked FOR UPDATE:
+ * the rows must continue the head (rows another shipper wrote meanwhile are skipped if
+ * they are the same rows, by their chain, and refused otherwise). The server's trigger
+ * recomputes every leaf and chain again. Returns [inserted, skipped].
+ */
+async function appendBatch(c: pg.Client, host: string, log: EntryLog, rows: ExportRow[], from: number, local: number): Promise<[number, number]> {
+  const fast = await c.query({ name: 'pasid-ledger-ship-fast', text: FAST, values: [...columns(host, rows), from, local] });
+  if (fast.rowCount === rows.length) return [rows.length, 0];
+  await c.query('BEGIN');
+  try {
+    const head = await pgHead(c, host, true);
+    let start = 0;
+    if (head.seq !== from) {
+      if (head.seq < from) throw new FleetError(`host ${host}: PostgreSQL's head went back from seq ${from} to ${head.seq}; nothing written`);
+      start = Math.min(head.seq - from, rows.length);
+      const theirs = start === head.seq - from ? head.chain : await pgChainAt(c, host, from + start);
+      if (theirs !== rows[start - 1]!.chain) {
+        await c.query('ROLLBACK');
+        return await refuse(c, host, log, head.seq);
+      }
+    }
+    const todo = start === 0 ? rows : rows.slice(start);
+    if (todo.length > 0) await c.query({ name: 'pasid-ledger-ship', text: INSERT, values: columns(host, todo) });
+    await c.query('UPDATE hosts SET source_seq = GREATEST(source_seq, $2), seen_at = now() WHERE host = $1', [host, local]);
+    await c.query('COMMIT');
+    return [todo.length, start];
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * Ships a local log into the fleet store: the entries PostgreSQL does not hold yet for
+ * `host` (after its head), exactly as stored (canonical text, leaf, chain, indexing
+ * columns), in batches of one transaction each, then the log's signed checkpoints if it
+ * keeps them in a table. Resumable and idempotent: a second call writes nothing; a
+ * shipper killed mid-batch leaves no row of that batch. Reads the local file only.
+ *
+ * @throws ShipRefused (nothing written) when the local log no longer agrees with what
+ * was shipped: its chain at PostgreSQL's head differs, or it is shorter; the message
+ * names the host and the first differing seq. FleetError when a local row does not
+ * hash as stored. pg errors for IO failures (the open batch is rolled back).
+ * @example
+ * const r = await shipLog(sqliteDb, pgClient, { host: 'node-7' });
+ * // { host: 'node-7', shipped: 341, skipped: 0, head: 341, local: 341, checkpoints: 0 }
+ */
+export async function shipLog(db: BetterSqlite3.Database, c: pg.Client, opts: ShipOptions): Promise<ShipResult> {
+  const { host } = opts;
+  const batch = Math.max(1, opts.batch ?? 1000);
+  const log = new EntryLog(db);
+  const local = log.head().seq;
+  await c.query('INSERT INTO hosts (host) VALUES ($1) ON CONFLICT (host) DO NOTHING', [host]);
+  const start = await pgHead(c, host, false);
+  if (start.seq > local || (start.seq > 0 && log.row(start.seq)?.chain !== start.chain)) await refuse(c, host, log, start.seq);
+  let from = start.seq;
+  let prev = start.chain;
+  let shipped = 0;
+  let skipped = 0;
+  while (from < local) {
+    const to = Math.min(from + batch, local);
+    const rows = exportRows(db, from, to);
+    recompute(host, rows, prev, from);
+    const [ins, skip] = await appendBatch(c, host, log, rows, from, local);
+    shipped += ins;
+    skipped += skip;
+    from = to;
+    prev = rows[rows.length - 1]!.chain;
+    await opts.onBatch?.(from, local);
+  }
+  if (shipped + skipped === 0) await c.query('UPDATE hosts SET source_seq = GREATEST(source_seq, $2), seen_at = now() WHERE host = $1', [host, local]);
+  let checkpoints = 0;
+  for (const cp of storedCheckpoints(db)) {
+    if (cp.size > from) continue;
+    const r = await c.query(
+      'INSERT INTO checkpoints (host, size, chain, at, public_key, signature) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING',
+      [host, cp.size, cp.chain, cp.at, cp.public_key, cp.signature],
+    );
+    checkpoints += r.rowCount ?? 0;
+  }
+  return { host, shipped, skipped, head: Math.max(from, start.seq), local, checkpoints };
+}
+
+/**
+ * Ships as the log grows: {@link shipLog}, then again whenever the local head moved,
+ * looking every `intervalMs` (polling the local file, read-only), until `signal` aborts;
+ * the batch in flight finishes first. An idle log calls in (seen_at) once a minute.
+ *
+ * @example
+ * const ac = new AbortController();
+ * process.on('SIGTERM', () => ac.abort());
+ * await followLog(db, client, { host: 'node-7', intervalMs: 1000, signal: ac.signal });
+ */
+export async function followLog(
+  db: BetterSqlite3.Database, c: pg.Client,
+  opts: ShipOptions & { intervalMs?: number; signal: AbortSignal; onShip?: (r: ShipResult) => void },
+): Promise<ShipResult> {
+  const total: ShipResult = { host: opts.host, shipped: 0, skipped: 0, head: 0, local: 0, checkpoints: 0 };
+  const log = new EntryLog(db);
+  let lastLocal = -1;
+  let lastCall = 0;
+  while (!opts.signal.aborted) {
+    // An idle log costs PostgreSQL nothing but a call-in a minute (seen_at): thousands of hosts poll.
+    const local = log.head().seq;
+    if (local === lastLocal && Date.now() - lastCall < 60_000) {
+      await sleep(opts.intervalMs ?? 1000, opts.signal);
+      continue;
+    }
+    lastLocal = local;
+    lastCall = Date.now();
+    const r = await shipLog(db, c, opts);
+    total.shipped += r.shipped;
+    total.skipped += r.skipped;
+    total.checkpoints += r.checkpoints;
+    total.head = r.head;
+    total.local = r.local;
+    if (r.shipped + r.skipped > 0) opts.onShip?.(r);
+    if (opts.signal.aborted) break;
+    await sleep(opts.intervalMs ?? 1000, opts.signal);
+  }
+  return total;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => { clearTimeout(t); resolve(); };
+    const t = setTimeout(() => { signal.removeEventListener('abort', done); resolve(); }, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

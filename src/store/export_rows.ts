@@ -1,0 +1,30 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { IndexColumns } from './columns.js';
+
+/** A stored row with its indexing columns, as a copy elsewhere (the fleet store) needs it. */
+export type ExportRow = { entry: string; leaf: string; chain: string } & IndexColumns;
+
+/**
+ * Reads rows `from < seq <= to` of a log file with every column, in seq order, for
+ * copying elsewhere. Read-only.
+ *
+ * @example
+ * const rows = exportRows(db, 0, 1000); // rows 1..1000
+ */
+export function exportRows(db: BetterSqlite3.Database, from: number, to: number): ExportRow[] {
+  return db
+    .prepare('SELECT seq, entry, leaf, chain, at, type, op, machine, vm, container, mm, pasid, cause, request_id FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq')
+    .all(from, to) as ExportRow[];
+}
+
+/**
+ * The signed checkpoints a log file keeps beside its entries, if it has a `checkpoints`
+ * table with the checkpoint's fields (`size`, `chain`, `at`, `public_key`, `signature`);
+ * an empty list otherwise.
+ */
+export function storedCheckpoints(db: BetterSqlite3.Database): Array<{ size: number; chain: string; at: string; public_key: string; signature: string }> {
+  const cols = db.prepare("SELECT name FROM pragma_table_info('checkpoints')").all() as Array<{ name: string }>;
+  const have = new Set(cols.map((c) => c.name));
+  if (!['size', 'chain', 'at', 'public_key', 'signature'].every((c) => have.has(c))) return [];
+  return db.prepare('SELECT size, chain, at, public_key, signature FROM checkpoints ORDER BY size').all() as Array<{ size: number; chain: string; at: string; public_key: string; signature: string }>;
+}
