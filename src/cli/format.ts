@@ -101,7 +101,13 @@ export function fmtEntry(e: Entry): string {
     if (e.pasid !== undefined) tail.push(`pasid ${e.pasid}`);
     if (e.reason !== undefined) tail.push(`reason ${e.reason}`);
     if (e.value !== undefined) tail.push(`value ${fmtHex(e.value)}`);
+    if (e.by !== undefined) tail.push(`token ${e.by}`);
     return `${head}request ${e.op}${e.vm ? ` by ${e.vm}` : ''}  ${argText}  → ${tail.join('  ')}`;
+  }
+  if (e.type === 'token') {
+    return e.action === 'add'
+      ? `${head}token add ${e.token}  role ${e.role}${e.vm !== undefined ? `  vm ${e.vm}` : ''}`
+      : `${head}token revoke ${e.token}`;
   }
   const { seq: _s, at: _a, type: _t, cause, machine, event, from, to, ...rest } = e;
   const fields = Object.entries(rest).map(([k, v]) => `${k}=${fmtField(v)}`).join(' ');

@@ -15,6 +15,9 @@ import { registerRun } from './run.js';
 import { registerState } from './state.js';
 import { registerTimeline } from './timeline.js';
 import { registerVerify } from './verify.js';
+import { registerServe } from './serve.js';
+import { registerToken } from './token.js';
+import { registerOpenapi } from './openapi.js';
 
 const program = new Command('pasid-ledger')
   .description('VFIO PASID allocation as xstate machines over an append-only, hash-chained SQLite log')
@@ -34,7 +37,13 @@ registerDiff(program);
 registerVerify(program);
 registerCheckpoint(program);
 registerKeygen(program);
-for (const cmd of program.commands) cmd.exitOverride();
+registerServe(program);
+registerToken(program);
+registerOpenapi(program);
+for (const cmd of program.commands) {
+  cmd.exitOverride();
+  for (const sub of cmd.commands) sub.exitOverride();
+}
 
 try {
   await program.parseAsync(process.argv);

@@ -126,3 +126,17 @@ export function parseRequest(value: unknown): Request {
   }
   return obj as Request;
 }
+
+/** The kind of a request field: what `parseRequest` checks it against (the OpenAPI schema is generated from these). */
+export type RequestFieldKind = FieldKind;
+
+/**
+ * The shape of every op: required and optional fields with their kinds. Read-only
+ * data for generators (the OpenAPI document); `parseRequest` is the check.
+ *
+ * @example
+ * requestShape('pasid_alloc').required; // { container: 'id', min: 'u32', max: 'u32' }
+ */
+export function requestShape(op: Request['op']): { required: Readonly<Record<string, FieldKind>>; optional: Readonly<Record<string, FieldKind>> } {
+  return SHAPES[op];
+}

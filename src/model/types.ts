@@ -1,3 +1,5 @@
+import type { TokenEntry } from './token.js';
+
 /**
  * The shapes the model computes with and the log persists. Persisted and shown
  * names are the kernel's, in snake_case.
@@ -150,6 +152,8 @@ export interface RequestEntry {
   hex?: string;
   info?: IommuInfoMeaning;
   value?: number;
+  /** The server token the request came through (absent for a library or CLI writer). */
+  by?: string;
 }
 
 /** One state change of one machine, caused by the request at `cause`. */
@@ -160,4 +164,4 @@ export interface TransitionEntry extends TransitionDraft {
   cause: number;
 }
 
-export type Entry = ConfigEntry | RequestEntry | TransitionEntry;
+export type Entry = ConfigEntry | RequestEntry | TransitionEntry | TokenEntry;

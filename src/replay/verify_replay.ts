@@ -31,7 +31,7 @@ export interface ReplayVerification {
 }
 
 /** Entry fields that are not part of a request's outcome. */
-const NOT_OUTCOME = new Set(['seq', 'at', 'type', 'op', 'req', 'id']);
+const NOT_OUTCOME = new Set(['seq', 'at', 'type', 'op', 'req', 'id', 'by']);
 /** Transition fields the ledger adds to a decided transition. */
 const NOT_DRAFT = new Set(['seq', 'at', 'type', 'cause']);
 
@@ -87,6 +87,11 @@ export function verifyReplay(src: ReplaySource, onProgress?: (seq: number, head:
         ? `request ${pending.seq} decided today causes ${pending.expected.length} transitions; the log has one more`
         : `a transition caused by seq ${e.cause}, which is not the request just before it`;
       return fail({ seq: e.seq, request: pending?.seq ?? e.cause, problem: why });
+    }
+    if (e.type === 'token') {
+      // A grant or revocation of a server token: no request to re-decide, no host state.
+      evolve(s, e);
+      continue;
     }
     if (e.type !== 'request') return fail({ seq: e.seq, request: e.seq, problem: `a ${String(e.type)} entry after entry 1` });
     let decided;
