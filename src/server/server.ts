@@ -34,6 +34,8 @@ export interface RunningServer {
    * answers it, closes the log and removes the socket.
    */
   stop(): Promise<void>;
+  /** Connections the server holds open now. */
+  connections(): Promise<number>;
 }
 
 /** Why a server cannot start (exit 2 from the CLI). */
@@ -88,6 +90,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       stop() {
         stopped ??= stop(service, servers, ledger, o.socket);
         return stopped;
+      },
+      async connections() {
+        const counts = await Promise.all(servers.map((s) => new Promise<number>((r) => s.getConnections((_e, n) => r(n ?? 0)))));
+        return counts.reduce((a, b) => a + b, 0);
       },
     };
   } catch (e) {
