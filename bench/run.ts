@@ -11,6 +11,7 @@ import { memoryRow } from './rows/memory.js';
 import { auditRow, replayRow, verifyRow } from './rows/replay.js';
 import { reopenRows } from './rows/reopen.js';
 import { batchRow, durableRow } from './rows/write.js';
+import { serveRows, type ServeSizes } from './rows/serve.js';
 
 /** How big a bench run is. */
 export interface BenchSizes {
@@ -26,6 +27,7 @@ export interface BenchSizes {
   memoryVms: number;
   memoryPasids: number;
   allocatorChurnOps: number;
+  serve: ServeSizes;
 }
 
 /**
@@ -37,6 +39,7 @@ export interface BenchSizes {
 export const FULL: BenchSizes = {
   writeRuns: 5, readRuns: 3, durableRequests: 1000, batches: 20, bigLogEntries: 1_000_000,
   inMemoryRequests: 500_000, memoryVms: 1048, memoryPasids: 1000, allocatorChurnOps: 1_000_000,
+  serve: { runs: 3, seconds: 3, rawRows: 1000, directWriters: 64, directPerWriter: 40 },
 };
 
 /**
@@ -48,6 +51,7 @@ export const FULL: BenchSizes = {
 export const QUICK: BenchSizes = {
   writeRuns: 3, readRuns: 3, durableRequests: 30, batches: 1, bigLogEntries: 5_000,
   inMemoryRequests: 5_000, memoryVms: 8, memoryPasids: 1000, allocatorChurnOps: 20_000,
+  serve: { runs: 3, seconds: 0.3, rawRows: 100, directWriters: 4, directPerWriter: 4 },
 };
 
 /** Everything one bench run measured: what `--json` prints. */
@@ -100,6 +104,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     rows.push(memoryRow(sizes.memoryVms, sizes.memoryPasids, sizes.readRuns, log));
     rows.push(...(await reopenRows(big, sizes.readRuns, log)));
     rows.push(...allocatorRows(sizes.allocatorChurnOps, sizes.readRuns, log));
+    rows.push(...(await serveRows(dir, sizes.serve, log)));
 
     const notes = [
       `every figure is the median of ${sizes.readRuns === sizes.writeRuns ? sizes.readRuns : `${sizes.readRuns} to ${sizes.writeRuns}`} runs; a ceiling is raw better-sqlite3 in the same run, same file pragmas (WAL, synchronous=FULL), same table made by the project's migrations, same rows (RFC 8785 text, SHA-256 leaf and chain, indexing columns)`,

@@ -6,7 +6,7 @@ import { renderMarkdown, renderReport } from '../bench/table.js';
 const s = suite('bench_smoke');
 
 /** Every figure the benchmark must report (issue 5), by row id. */
-const ROWS = ['durable', 'batch', 'replay', 'replay_verify', 'audit', 'in_memory', 'memory', 'reopen', 'reopen_cold', 'alloc_fill', 'alloc_churn'];
+const ROWS = ['durable', 'batch', 'replay', 'replay_verify', 'audit', 'in_memory', 'memory', 'reopen', 'reopen_cold', 'alloc_fill', 'alloc_churn', 'serve-1', 'serve-8', 'serve-64', 'serve-64-vs-direct', 'serve-64-p50', 'serve-64-p99'];
 const WITH_CEILING = ['durable', 'batch', 'replay', 'replay_verify', 'audit'];
 
 s('the quick bench runs and reports every row with numbers', async () => {
