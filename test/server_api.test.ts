@@ -226,4 +226,39 @@ test('a socket a live server holds is refused; a stale one is replaced; another 
   await startServer({ db: join(dir, 'other.db'), socket: notSock }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /not a socket/));
 });
 
+test('TCP: loopback is allowed, another address only with TLS; SIGTERM-style stop answers a request still arriving with 503', async () => {
+  const d = tmpDir();
+  const odb = join(d, 'tcp.db');
+  const t = await grant(odb, { admin: { role: 'admin' } });
+  await startServer({ db: odb, socket: join(d, 'x.sock'), listen: '0.0.0.0:0' }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /needs --tls-cert and --tls-key/));
+  const s = await startServer({ db: odb, socket: join(d, 't.sock'), listen: '127.0.0.1:0' });
+  assert.ok(s.port! > 0);
+  const viaTcp = await new Promise<number>((resolve, reject) => {
+    const c = netConnect(s.port!, '127.0.0.1', () => c.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    let got = '';
+    c.on('data', (b) => { got += b.toString(); });
+    c.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(got)?.[1])));
+    c.on('error', reject);
+  });
+  assert.is(viaTcp, 200);
+  // A request whose body is still arriving when the server stops: 503, nothing written.
+  const before = s.ledger.head().seq;
+  const body = JSON.stringify({ op: 'vm_start', vm: 'late', mm: '0x1' });
+  const raw = netConnect(join(d, 't.sock'));
+  await new Promise((r) => raw.once('connect', r));
+  raw.write(`POST /v1/requests HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.admin}\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
+  await new Promise((r) => setTimeout(r, 50));
+  let answer = '';
+  raw.on('data', (b) => { answer += b.toString(); });
+  const stopped = s.stop();
+  await new Promise((r) => setTimeout(r, 20));
+  raw.write(body.slice(5));
+  await stopped;
+  assert.match(answer, /^HTTP\/1\.1 503/);
+  raw.destroy();
+  const l = await openLedger(odb, { readonly: true, mustExist: true });
+  assert.is(l.head().seq, before);
+  l.close();
+});
+
 test.run();
