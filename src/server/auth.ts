@@ -12,6 +12,8 @@ import { tokenRows } from '../store/token_rows.js';
 export class TokenGate {
   private book = new TokenBook();
   private seen = 0;
+  /** Caught up during this turn of the event loop: requests parsed in one turn share one look at the log. */
+  private fresh = false;
 
   constructor(private readonly ledger: Ledger) {}
 
@@ -32,6 +34,9 @@ export class TokenGate {
   }
 
   private refresh(): void {
+    if (this.fresh) return;
+    this.fresh = true;
+    setImmediate(() => { this.fresh = false; });
     const head = this.ledger.head().seq;
     if (head === this.seen) return;
     if (head < this.seen) {
