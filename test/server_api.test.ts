@@ -174,6 +174,26 @@ test('entries stream as NDJSON and follow=1 sends entries as they commit; the li
   a.close();
 });
 
+test('pasid owners; tokens granted and revoked over HTTP by an admin only', async () => {
+  const held = srv.ledger.view('vmA').vfio_mms[0]!.pasids[0]!;
+  const owner = await http(socket, 'GET', `/v1/pasids/${held}`, { token: tok.auditor });
+  assert.equal(owner.json, { pasid: held, owner: srv.ledger.pasidOwner(held) });
+  assert.is(owner.json.owner.mm, '0xa000');
+  assert.equal((await http(socket, 'GET', '/v1/pasids/99999', { token: tok.auditor })).json, { pasid: 99999, owner: null });
+  assert.is((await http(socket, 'POST', '/v1/tokens', { token: tok.a, body: '{"role":"admin"}' })).status, 403);
+  assert.is((await http(socket, 'POST', '/v1/tokens', { token: tok.admin, body: '{"role":"vmm"}' })).status, 400);
+  const g = await http(socket, 'POST', '/v1/tokens', { token: tok.admin, body: '{"role":"vmm","vm":"vmZ"}' });
+  assert.is(g.status, 200);
+  assert.is((await post(socket, g.json.secret, { op: 'vm_start', vm: 'vmZ', mm: '0xz' })).status, 200);
+  assert.is((await http(socket, 'DELETE', `/v1/tokens/${g.json.token}`, { token: tok.a })).status, 403);
+  assert.is((await http(socket, 'DELETE', `/v1/tokens/${g.json.token}`, { token: tok.admin })).status, 200);
+  assert.is((await http(socket, 'DELETE', `/v1/tokens/${g.json.token}`, { token: tok.admin })).status, 404);
+  assert.is((await post(socket, g.json.secret, { op: 'vm_exit', vm: 'vmZ' })).status, 401);
+  const list = await http(socket, 'GET', '/v1/tokens', { token: tok.auditor });
+  assert.ok(list.json.some((t: { token: string; revoked: number | null }) => t.token === g.json.token && t.revoked !== null));
+  assert.not.ok(list.text.includes('plt_'));
+});
+
 test('metrics: requests by op/ret/reason, capacity, vfio_mm held and quota, commit histograms, head', async () => {
   const m = await http(socket, 'GET', '/metrics', { token: tok.auditor });
   assert.is(m.status, 200);
