@@ -116,3 +116,20 @@ function deviceVm(s: HostState, bdf: string): string | null {
   const c = g?.container ? s.containers.get(g.container) : undefined;
   return c ? c.vm : null;
 }
+
+/**
+ * The first request of a vmm's batch it may not make, against the host at the batch's
+ * turn (containers it opens earlier in the batch count as its own), or null.
+ *
+ * @example
+ * vmmBatchRefusal(state, 'vm1', [{ op: 'vm_exit', vm: 'vm2' }]); // 'a vmm token for vm1 may not act as vm2; nothing was written'
+ */
+export function vmmBatchRefusal(s: HostState, vm: string, reqs: readonly Request[]): string | null {
+  const opened = new Set<string>();
+  for (const [i, r] of reqs.entries()) {
+    const why = vmmRefusal(s, vm, r, opened);
+    if (why) return reqs.length > 1 ? `request ${i}: ${why}; nothing was written` : `${why}; nothing was written`;
+    if (r.op === 'container_open') opened.add(r.container);
+  }
+  return null;
+}

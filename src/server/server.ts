@@ -3,6 +3,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect, isIP } from 'node:net';
 import { openLedger, type Ledger, type LedgerOptions } from '../ledger.js';
+import { Committer } from './committer.js';
 import { PasidService } from './service.js';
 
 /** How to start `pasid-ledger serve`. */
@@ -59,8 +60,18 @@ export const DEFAULT_MAX_BODY = 1024 * 1024;
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const tcp = o.listen !== undefined ? parseListen(o.listen, o.tlsCert !== undefined && o.tlsKey !== undefined) : null;
   await claimSocket(o.socket);
-  const ledger = await openLedger(o.db, o.ledger ?? {});
-  const service = new PasidService(ledger, o.maxBody ?? DEFAULT_MAX_BODY);
+  // The writer thread opens (or creates) the log first; this thread reads it read-only.
+  const { clock: _clock, ...options } = o.ledger ?? {};
+  let service: PasidService | null = null;
+  const committer = await Committer.start(o.db, options as Record<string, unknown>, (info, items, results) => service?.onCommit(info, items, results));
+  let ledger: Ledger;
+  try {
+    ledger = await openLedger(o.db, { readonly: true, mustExist: true });
+  } catch (e) {
+    await committer.close();
+    throw e;
+  }
+  service = new PasidService(ledger, committer, o.maxBody ?? DEFAULT_MAX_BODY);
   const handler = service.handle.bind(service);
   const servers: Server[] = [];
   try {
@@ -85,10 +96,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       port = typeof a === 'object' && a ? a.port : null;
     }
     let stopped: Promise<void> | null = null;
+    const svc = service;
     return {
-      service, ledger, socket: o.socket, port,
+      service: svc, ledger, socket: o.socket, port,
       stop() {
-        stopped ??= stop(service, servers, ledger, o.socket);
+        stopped ??= stop(svc, servers, ledger, o.socket);
         return stopped;
       },
       async connections() {
@@ -98,6 +110,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     };
   } catch (e) {
     for (const s of servers) s.close();
+    await committer.close();
     ledger.close();
     throw e;
   }
@@ -124,14 +137,15 @@ async function stop(service: PasidService, servers: Server[], ledger: Ledger, so
   service.stopping = true;
   const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
   // What was accepted is committed and answered before anything closes.
-  service.committer.flush();
+  await service.committer.drain();
   service.followers.endAll();
   await new Promise((r) => setImmediate(r));
   for (const s of servers) s.closeIdleConnections();
   const grace = setTimeout(() => { for (const s of servers) s.closeAllConnections(); }, 2000);
   await Promise.all(closed);
   clearTimeout(grace);
-  service.committer.flush();
+  await service.committer.drain();
+  await service.committer.close();
   ledger.close();
   try {
     unlinkSync(socket);

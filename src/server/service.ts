@@ -1,35 +1,40 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { GroupItem, Ledger } from '../ledger.js';
+import type { GroupResult, Ledger } from '../ledger.js';
 import { parseRequest, RequestError } from '../model/request.js';
-import { TOKEN_ROLES, vmmRefusal, type TokenRecord, type TokenRole } from '../model/token.js';
+import { TOKEN_ROLES, type TokenRecord, type TokenRole } from '../model/token.js';
 import type { Request } from '../model/types.js';
 import { TokenGate } from './auth.js';
 import { BodyError, readBody } from './body.js';
-import { CommitFailed, Committer } from './committer.js';
+import { CommitFailed, RefusedError, type CommitInfo, type Committer } from './committer.js';
 import { Followers } from './follow.js';
 import { ServerMetrics } from './metrics.js';
 import { outcomeView } from './outcome.js';
+import type { WireItem } from './wire.js';
 
 /** Entries per page when streaming `GET /v1/entries`. */
 const PAGE = 500;
 
-/** The HTTP API over one ledger: routing, tokens, group commit, metrics, entry streams. */
+/**
+ * The HTTP API: routing, tokens, metrics, entry streams. Reads go through `ledger`, a
+ * read-only connection; every write goes to the writer thread through `committer`.
+ */
 export class PasidService {
-  readonly committer: Committer;
   readonly gate: TokenGate;
   readonly metrics: ServerMetrics;
   readonly followers: Followers;
   /** Set on SIGTERM/SIGINT: new requests get 503. */
   stopping = false;
 
-  constructor(readonly ledger: Ledger, readonly maxBody: number) {
+  constructor(readonly ledger: Ledger, readonly committer: Committer, readonly maxBody: number) {
     this.gate = new TokenGate(ledger);
     this.metrics = new ServerMetrics(ledger);
     this.followers = new Followers(ledger);
-    this.committer = new Committer(ledger, (info, items, results) => {
-      this.metrics.commit(info, items, results);
-      if (info.ok) this.followers.wake();
-    });
+  }
+
+  /** After each group commit: metrics, and entry streams woken. */
+  onCommit(info: CommitInfo, items: WireItem[], results: GroupResult[] | null): void {
+    this.metrics.commit(info, items, results);
+    if (info.ok) this.followers.wake();
   }
 
   /** The request listener. Never throws: every failure is an HTTP status. */
@@ -70,9 +75,10 @@ export class PasidService {
     if (revoke && method === 'DELETE') {
       if (who.role !== 'admin') return this.fail(res, 403, 'only an admin token may revoke tokens', 'forbidden');
       try {
-        return send(res, 200, { token: revoke[1], revoked: this.ledger.revokeToken(revoke[1]!) });
+        const r = await this.committer.call({ kind: 'revoke', token: revoke[1]! });
+        return send(res, 200, { token: revoke[1], revoked: r.revoked });
       } catch (e) {
-        if (e instanceof RequestError) return this.fail(res, 404, e.message, 'invalid');
+        if (e instanceof RefusedError) return this.fail(res, 404, e.message, 'invalid');
         throw e;
       }
     }
@@ -136,8 +142,7 @@ export class PasidService {
       throw e;
     }
     if (this.stopping) return this.fail(res, 503, 'the server is shutting down', 'stopping');
-    const item: GroupItem = { reqs: reqs.map((r) => stamped(r, who)), by: who.token };
-    if (who.role === 'vmm') item.admit = (s, rs) => vmmBatchRefusal(s, who.vm!, rs);
+    const item: WireItem = { reqs: reqs.map((r) => stamped(r, who)), by: who.token, ...(who.role === 'vmm' ? { vmm: who.vm! } : {}) };
     const result = await this.committer.submit(item);
     if (!result.ok) return this.fail(res, result.refused === 'forbidden' ? 403 : 400, result.message, result.refused);
     const outs = result.outcomes.map(outcomeView);
@@ -157,10 +162,10 @@ export class PasidService {
       return this.fail(res, 400, `give {"role": "vmm", "vm": NAME} or {"role": "admin" | "auditor"}`, 'invalid');
     }
     try {
-      const t = this.ledger.grantToken(v.role as TokenRole, v.vm as string | undefined);
+      const t = (await this.committer.call({ kind: 'grant', role: v.role as TokenRole, ...(v.vm !== undefined ? { vm: v.vm as string } : {}) })).grant!;
       send(res, 200, { token: t.token, role: v.role, ...(v.vm !== undefined ? { vm: v.vm } : {}), secret: t.secret });
     } catch (e) {
-      if (e instanceof RequestError) return this.fail(res, 400, e.message, 'invalid');
+      if (e instanceof RefusedError) return this.fail(res, 400, e.message, 'invalid');
       throw e;
     }
   }
@@ -219,15 +224,4 @@ const tokenView = (t: TokenRecord) => ({ token: t.token, role: t.role, vm: t.vm,
 /** An admin's quota change records the admin's token as its actor. */
 function stamped(r: Request, who: TokenRecord): Request {
   return r.op === 'set_pasid_quota' && who.role === 'admin' ? { ...r, actor: who.token } : r;
-}
-
-/** The first request of a vmm's batch it may not make, against the host at the batch's turn. */
-function vmmBatchRefusal(s: Parameters<typeof vmmRefusal>[0], vm: string, reqs: readonly Request[]): string | null {
-  const opened = new Set<string>();
-  for (const [i, r] of reqs.entries()) {
-    const why = vmmRefusal(s, vm, r, opened);
-    if (why) return reqs.length > 1 ? `request ${i}: ${why}; nothing was written` : `${why}; nothing was written`;
-    if (r.op === 'container_open') opened.add(r.container);
-  }
-  return null;
 }
