@@ -14,6 +14,7 @@ import { reopenRows } from './rows/reopen.js';
 import { startupRows } from './rows/startup.js';
 import { batchRow, durableRow } from './rows/write.js';
 import { fleetRows } from './rows/fleet.js';
+import { serveRows, type ServeSizes } from './rows/serve.js';
 
 /** How big a bench run is. */
 export interface BenchSizes {
@@ -33,6 +34,7 @@ export interface BenchSizes {
   startupRuns: number;
   /** Entries of the log shipped into PostgreSQL by the fleet rows. */
   fleetEntries: number;
+  serve: ServeSizes;
 }
 
 /**
@@ -45,6 +47,7 @@ export const FULL: BenchSizes = {
   writeRuns: 5, readRuns: 3, durableRequests: 1000, batches: 20, bigLogEntries: 1_000_000,
   inMemoryRequests: 500_000, memoryVms: 1048, memoryPasids: 1000, allocatorChurnOps: 1_000_000, startupRuns: 15,
   fleetEntries: 200_000,
+  serve: { runs: 3, seconds: 3, rawRows: 1000, directWriters: 64, directPerWriter: 40 },
 };
 
 /**
@@ -57,6 +60,7 @@ export const QUICK: BenchSizes = {
   writeRuns: 3, readRuns: 3, durableRequests: 30, batches: 1, bigLogEntries: 5_000,
   inMemoryRequests: 5_000, memoryVms: 8, memoryPasids: 1000, allocatorChurnOps: 20_000, startupRuns: 3,
   fleetEntries: 5_000,
+  serve: { runs: 3, seconds: 0.3, rawRows: 100, directWriters: 4, directPerWriter: 4 },
 };
 
 /** Everything one bench run measured: what `--json` prints. */
@@ -112,6 +116,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     rows.push(...startupRows(big.path, sizes.startupRuns, log));
     rows.push(...(await exploreRows(big.path, big.entries, opts.quick ? 5 : 30, log)));
     rows.push(...(await fleetRows(dir, sizes.fleetEntries, sizes.readRuns, log)));
+    rows.push(...(await serveRows(dir, sizes.serve, log)));
 
     const notes = [
       `every figure is the median of ${sizes.readRuns === sizes.writeRuns ? sizes.readRuns : `${sizes.readRuns} to ${sizes.writeRuns}`} runs; a ceiling is raw better-sqlite3 in the same run, same file pragmas (WAL, synchronous=FULL), same table made by the project's migrations, same rows (RFC 8785 text, SHA-256 leaf and chain, indexing columns)`,

@@ -22,3 +22,8 @@ export * as uapi from './uapi/index.js';
 export * from './replay/index.js';
 export * as audit from './audit/index.js';
 export { auditLog, type AuditReport } from './audit/index.js';
+export { type GroupItem, type GroupResult, tokenSha256 } from './ledger.js';
+export { TokenBook, vmmRefusal, TOKEN_ROLES, type TokenEntry, type TokenRecord, type TokenRole } from './model/token.js';
+export { startServer, ServeError, type ServeOptions, type RunningServer } from './server/server.js';
+export { openApiDocument } from './server/openapi.js';
+export { connect, ServerError, type ConnectOptions, type ServerClient } from './client/connect.js';

@@ -15,6 +15,9 @@ import { migrateToLatest } from './store/migrate.js';
 import { openDatabase, StoreError, type OpenOptions } from './store/open.js';
 import { OPEN_OPTIONS, openOptionProblem } from './store/options.js';
 import { SnapshotCache, SNAPSHOT_EVERY } from './snapshot/cache.js';
+import { TOKEN_ROLES, TokenBook, type TokenEntry, type TokenRole } from './model/token.js';
+import { tokenRows } from './store/token_rows.js';
+import { createHash, randomBytes } from 'node:crypto';
 
 /** `close()` writes a snapshot when more entries than this were evolved since the last one. */
 const SNAPSHOT_ON_CLOSE = 10_000;
@@ -273,7 +276,96 @@ export class Ledger {
     return { recorded, conflict: same ? null : `request id ${quote(id)} was used by a different request (seq ${recorded.seq})` };
   }
 
-  private run(req: Request): Outcome {
+  /**
+   * Runs many callers' requests in ONE transaction (one fsync): group commit. Each item
+   * is one caller's requests (one or a batch), decided in item order against the state
+   * its predecessors left. An item is refused whole, writing nothing, when a request is
+   * malformed, when `admit` (checked at its turn, against the state then) says why not,
+   * or when a request id was used by a different request; the other items run. `by`
+   * (a server token id) is recorded on every request entry of the item.
+   *
+   * @throws only for an IO error: then nothing is written for any item and the
+   * in-memory state is rebuilt from the log.
+   * @example
+   * ledger.group([{ reqs: [{ op: 'vm_start', vm: 'vm1', mm: '0x1' }], by: 'tok-2' }]);
+   * // [{ ok: true, outcomes: [{ seq: 3, ret: 0, pasid: null, reason: null }] }]
+   */
+  group(items: readonly GroupItem[]): GroupResult[] {
+    this.live();
+    const parsed = items.map((it): Request[] | GroupResult => {
+      try {
+        return it.reqs.map((r) => parseRequest(r, PARSE));
+      } catch (e) {
+        if (e instanceof RequestError) return { ok: false, refused: 'invalid', message: e.message };
+        throw e;
+      }
+    });
+    return this.write(() => items.map((it, i): GroupResult => {
+      const reqs = parsed[i]!;
+      if (!Array.isArray(reqs)) return reqs;
+      const conflict = idConflict(this.log, reqs);
+      if (conflict) return { ok: false, refused: 'invalid', message: conflict };
+      const why = it.admit?.(this.st, reqs);
+      if (why) return { ok: false, refused: 'forbidden', message: why };
+      const outcomes: Outcome[] = [];
+      for (const r of reqs) {
+        try {
+          outcomes.push(this.run(r, it.by));
+        } catch (e) {
+          // Refused before its first append: nothing of this item is written, the others run.
+          // After one, the item cannot be undone alone: the whole group fails.
+          if (e instanceof RequestError && outcomes.length === 0) return { ok: false, refused: 'invalid', message: e.message };
+          throw e;
+        }
+      }
+      return { ok: true, outcomes };
+    }));
+  }
+
+  /**
+   * Grants a server token (a `token` entry: its id, role, vm and the SHA-256 of the
+   * secret) and returns the secret, which is nowhere else: show it once.
+   *
+   * @example
+   * ledger.grantToken('vmm', 'vm1'); // { token: 'tok-7', secret: 'plt_...' }
+   */
+  grantToken(role: TokenRole, vm?: string): { token: string; secret: string } {
+    this.live();
+    if (!TOKEN_ROLES.includes(role)) throw new RequestError(`role must be one of ${TOKEN_ROLES.join(', ')}`);
+    if ((role === 'vmm') !== (vm !== undefined)) throw new RequestError(role === 'vmm' ? 'a vmm token needs a vm' : `an ${role} token names no vm`);
+    if (vm !== undefined && (vm.length === 0 || vm.length > 256)) throw new RequestError('vm must be 1..256 characters');
+    const secret = `plt_${randomBytes(32).toString('base64url')}`;
+    const token = this.write(() => {
+      const seq = this.st.seq + 1;
+      const e: TokenEntry = { seq, at: this.clock().toISOString(), type: 'token', action: 'add', token: `tok-${seq}`, role, ...(vm !== undefined ? { vm } : {}), sha256: tokenSha256(secret) };
+      this.log.append([e as unknown as Record<string, unknown>]);
+      evolve(this.st, e);
+      return e.token;
+    });
+    return { token, secret };
+  }
+
+  /**
+   * Revokes a server token (a `token` entry); requests presenting it are refused from then on.
+   *
+   * @throws RequestError for a token id that was never granted or is already revoked (nothing written).
+   */
+  revokeToken(token: string): number {
+    this.live();
+    return this.write(() => {
+      const book = new TokenBook();
+      for (const row of tokenRows(this.log.db, 0, this.st.seq)) book.apply(JSON.parse(row.entry) as Record<string, unknown>);
+      const t = book.get(token);
+      if (!t) throw new RequestError(`no token ${JSON.stringify(token)} was granted`);
+      if (t.revoked !== null) throw new RequestError(`token ${token} was already revoked at seq ${t.revoked}`);
+      const e: TokenEntry = { seq: this.st.seq + 1, at: this.clock().toISOString(), type: 'token', action: 'revoke', token };
+      this.log.append([e as unknown as Record<string, unknown>]);
+      evolve(this.st, e);
+      return e.seq;
+    });
+  }
+
+  private run(req: Request, by?: string): Outcome {
     const { id, ...asked } = req;
     if (id !== undefined) {
       const prior = this.prior(id, asked);
@@ -294,6 +386,7 @@ export class Ledger {
       ...(d.hex !== undefined ? { hex: d.hex } : {}),
       ...(d.info !== undefined ? { info: d.info } : {}),
       ...(d.value !== undefined ? { value: d.value } : {}),
+      ...(by !== undefined ? { by } : {}),
     };
     const entries: Entry[] = [entry];
     d.transitions.forEach((t, i) => entries.push({ seq: seq + 1 + i, at, type: 'transition', cause: seq, ...t }));
@@ -301,6 +394,47 @@ export class Ledger {
     for (const e of entries) evolve(this.st, e);
     return outcomeOf(entry);
   }
+}
+
+/** One caller's requests in a group commit (`Ledger.group`). */
+export interface GroupItem {
+  /** One request, or a batch: all run or none. */
+  reqs: readonly unknown[];
+  /** The server token id recorded as `by` on each request entry. */
+  by?: string;
+  /** Why the caller may not make these requests against the host as it is at their turn, or null. */
+  admit?: (s: HostState, reqs: readonly Request[]) => string | null;
+}
+
+/** What became of one group item: its outcomes, or why it was refused (nothing written for it). */
+export type GroupResult =
+  | { ok: true; outcomes: Outcome[] }
+  | { ok: false; refused: 'invalid' | 'forbidden'; message: string };
+
+/** The hex SHA-256 of a bearer token's secret: what the log keeps. */
+export function tokenSha256(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/**
+ * Why a batch's request ids cannot all run: an id recorded for a different request,
+ * or one id used for two different requests within the batch. Null when they can.
+ */
+function idConflict(log: EntryLog, reqs: readonly Request[]): string | null {
+  const seen = new Map<string, string>();
+  for (const [i, r] of reqs.entries()) {
+    if (r.id === undefined) continue;
+    const { id, ...asked } = r;
+    const text = canonicalJson(asked);
+    const before = seen.get(id);
+    if (before !== undefined && before !== text) return `request ${i}: request id ${quote(id)} is used by two different requests of this batch; nothing was written`;
+    seen.set(id, text);
+    const prior = log.byRequestId(id);
+    if (prior && canonicalJson((JSON.parse(prior.entry) as RequestEntry).req) !== text) {
+      return `request ${i}: request id ${quote(id)} was used by a different request (seq ${prior.seq}); nothing was written`;
+    }
+  }
+  return null;
 }
 
 /** The outcome a request entry records. */

@@ -18,6 +18,7 @@ import type { AuditReport } from './report.js';
 import { requestQuirks } from './request_quirks.js';
 import { HeldSeries } from './series.js';
 import { VfioMmAccount } from './vfio_mm_report.js';
+import { TokenAccount } from './token_report.js';
 import { VmAccount } from './vm_report.js';
 
 /** How the audit reads: a chart resolution and a bound on listed quirk hits. */
@@ -56,6 +57,7 @@ export class Auditor {
   private readonly mmOrder: VfioMmAccount[] = [];
   private readonly vms = new Map<string, VmAccount>();
   private readonly guest = new GuestAccount();
+  private readonly tokens = new TokenAccount();
   private pending = new Map<number, PendingFree>();
   private request: RequestEntry | null = null;
   private counts = { entries: 0, requests: 0, transitions: 0 };
@@ -134,6 +136,17 @@ export class Auditor {
     if (e.type === 'request') return this.onRequest(e);
     if (e.type === 'transition') return this.onTransition(e);
     if (e.type === 'snapshot') return this.onSnapshot(e);
+    if (e.type === 'token') {
+      // A server token's grant or revocation: no host state; it ends the request before it.
+      this.endRequest();
+      this.request = null;
+      this.ctx.request = null;
+      const problems = this.tokens.problems.length;
+      this.tokens.token(e);
+      for (const p of this.tokens.problems.slice(problems)) this.structural(p.seq, e.at, p.problem);
+      this.evolveIn(e);
+      return;
+    }
     this.structural(seq, at, `unknown entry type ${JSON.stringify((e as { type?: unknown }).type)}`);
   }
 
@@ -141,6 +154,7 @@ export class Auditor {
     this.endRequest();
     this.counts.requests += 1;
     this.request = r;
+    this.tokens.request(r);
     const ctx = this.ctx;
     for (const d of this.decided.request(this.s, r)) this.flag('S6', r, d);
     requestQuirks(ctx, r);
@@ -389,6 +403,7 @@ export class Auditor {
       vms: [...this.vms.values()].map((a) => a.report(this.series.points(a.vm))),
       guest: this.guest.report(),
       unchecked_allocs: this.ctx.unchecked,
+      tokens: this.tokens.report(),
     };
   }
 }

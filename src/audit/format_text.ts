@@ -82,6 +82,15 @@ export function formatText(r: AuditReport): string {
     }
     out.push(tableLines(vt));
   }
+  if (r.tokens.length > 0) {
+    out.push('');
+    out.push(`Server tokens (${r.tokens.length})`);
+    const tt = table(['token', 'role', 'vm', 'granted', 'revoked', 'requests', 'denied', 'not valid at'], [10, 9, 12, 9, 9, 10, 8, 16]);
+    for (const t of r.tokens) {
+      tt.push([t.token, t.role, t.vm ?? '-', String(t.added || '-'), t.revoked === null ? '-' : String(t.revoked), String(t.requests), String(t.denied), t.unauthorized.length ? t.unauthorized.slice(0, 5).join(', ') : '-']);
+    }
+    out.push(tt.toString());
+  }
   out.push('');
   out.push(...guestText(r));
   if (r.unchecked_allocs > 0) out.push('', `${r.unchecked_allocs} ALLOCs came from requests this audit cannot read a range from: their lowest-free order was not checked.`);

@@ -1,3 +1,4 @@
+import type { TokenReport } from './token_report.js';
 import type { HostConfig } from '../model/types.js';
 import type { InvariantResult } from './findings.js';
 import type { GuestReport } from './guest_report.js';
@@ -34,4 +35,6 @@ export interface AuditReport {
   guest: GuestReport;
   /** ALLOCs whose request this audit does not know how to read (a later profile's op): not checked for lowest-free order. */
   unchecked_allocs: number;
+  /** Server tokens (`pasid-ledger serve`): grants, revocations and the requests made with each. */
+  tokens: TokenReport[];
 }

@@ -113,9 +113,15 @@ function entryLine(e: Entry): string {
     if (e.pasid !== undefined) tail.push(`pasid ${e.pasid}`);
     if (e.reason !== undefined) tail.push(`reason ${e.reason}`);
     if (e.value !== undefined) tail.push(`value ${fmtHex(e.value)}`);
+    if (e.by !== undefined) tail.push(`token ${n(e.by)}`);
     return `${head}request ${e.op}${e.vm ? ` by ${n(e.vm)}` : ''}  ${argText}  → ${tail.join('  ')}`;
   }
   if (e.type === 'snapshot') return `${head}snapshot of the host after seq ${e.of_seq}  ${e.format}  digest ${e.digest}`;
+  if (e.type === 'token') {
+    return e.action === 'add'
+      ? `${head}token add ${n(e.token)}  role ${e.role}${e.vm !== undefined ? `  vm ${n(e.vm)}` : ''}`
+      : `${head}token revoke ${n(e.token)}`;
+  }
   const { seq: _s, at: _a, type: _t, cause, machine, event, from, to, ...rest } = e;
   const fields = Object.entries(rest).map(([k, v]) => `${k}=${fmtField(v)}`).join(' ');
   return `${head}  ${machine} ${event} ${from}→${to}  ${fields}  (cause ${cause})`;

@@ -22,6 +22,9 @@ import { FleetError } from '../fleet/pg.js';
 import { registerState } from './state.js';
 import { registerTimeline } from './timeline.js';
 import { registerVerify } from './verify.js';
+import { registerServe } from './serve.js';
+import { registerToken } from './token.js';
+import { registerOpenapi } from './openapi.js';
 
 // URI filenames let a read command open a checkpointed copy in a read-only directory as
 // immutable (see openDatabase). Read by better-sqlite3 when it opens its first database.
@@ -69,7 +72,13 @@ registerExport(program);
 registerExplore(program);
 registerShip(program);
 registerFleet(program);
-for (const cmd of program.commands) cmd.exitOverride();
+registerServe(program);
+registerToken(program);
+registerOpenapi(program);
+for (const cmd of program.commands) {
+  cmd.exitOverride();
+  for (const sub of cmd.commands) sub.exitOverride();
+}
 
 try {
   await program.parseAsync(process.argv);

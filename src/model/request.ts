@@ -134,3 +134,18 @@ function thrownText(e: unknown): string {
     return 'an exception';
   }
 }
+
+/** The kind of a request field: what `parseRequest` checks it against (the OpenAPI schema is generated from these). */
+export type RequestFieldKind = FieldKind;
+
+/**
+ * The shape of every op: required and optional fields with their kinds. Read-only
+ * data for generators (the OpenAPI document); `parseRequest` is the check.
+ *
+ * @example
+ * requestShape('pasid_alloc').required; // { container: 'id', min: 'u32', max: 'u32' }
+ */
+export function requestShape(op: Request['op']): { required: Readonly<Record<string, FieldKind>>; optional: Readonly<Record<string, FieldKind>> } {
+  const { required, optional }: OpSpec = OPS[op];
+  return { required, optional };
+}

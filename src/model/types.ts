@@ -1,3 +1,5 @@
+import type { TokenEntry } from './token.js';
+
 /**
  * The shapes the model computes with and the log persists. Persisted and shown
  * names are the kernel's, in snake_case.
@@ -134,6 +136,8 @@ export interface RequestEntry extends Answer {
   /** The request as given, without its id. */
   req: Record<string, unknown>;
   id?: string;
+  /** The server token the request came through (absent for a library or CLI writer). */
+  by?: string;
 }
 
 /** One state change of one machine, caused by the request at `cause`. */
@@ -159,7 +163,7 @@ export interface SnapshotEntry {
   digest: string;
 }
 
-export type Entry = ConfigEntry | RequestEntry | TransitionEntry | SnapshotEntry;
+export type Entry = ConfigEntry | RequestEntry | TransitionEntry | SnapshotEntry | TokenEntry;
 
 /** The transition entries of one machine (or several), narrowed from `TransitionEntry`. */
 export type TransitionEntryOf<M extends MachineName> = Extract<TransitionEntry, { machine: M }>;

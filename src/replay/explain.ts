@@ -17,6 +17,8 @@ export interface RequestExplanation {
   op: string;
   /** The calling vm (resolved); absent for an admin's request. */
   vm: string | null;
+  /** The server token it came through (`pasid-ledger serve`), or null for a direct writer. */
+  by: string | null;
   /** What was asked, as recorded (without the request id). */
   req: Record<string, unknown>;
   ret: number;
@@ -47,7 +49,8 @@ export interface RequestExplanation {
 export type Explanation =
   | { seq: number; type: 'config' | 'snapshot'; entry: Entry; summary: string }
   | ({ type: 'request'; entry: Entry } & RequestExplanation)
-  | { seq: number; type: 'transition'; entry: Entry; summary: string; cause: RequestExplanation | null };
+  | { seq: number; type: 'transition'; entry: Entry; summary: string; cause: RequestExplanation | null }
+  | { seq: number; type: 'token'; entry: Entry; summary: string };
 
 /** Where `explain` and `diff` take the host at a seq from (default: the log's snapshot cache and a replay). */
 export interface StateAtOptions {
@@ -86,6 +89,12 @@ export function explain(src: ReplaySource, seq: number, opts: StateAtOptions = {
       summary: `seq ${seq}: the ledger took a snapshot of the host after seq ${entry.of_seq} (${entry.format}, SHA-256 ${entry.digest}); it changes nothing in the host`,
     };
   }
+  if (entry.type === 'token') {
+    const summary = entry.action === 'add'
+      ? `seq ${seq}: server token ${n(entry.token)} granted, role ${entry.role}${entry.vm !== undefined ? ` for vm ${n(entry.vm)}` : ''} (the log keeps the secret's SHA-256, never the secret)`
+      : `seq ${seq}: server token ${n(entry.token)} revoked; requests presenting it are refused from here on`;
+    return { seq, type: 'token', entry, summary };
+  }
   const t = entry as TransitionEntry;
   const causeRow = opened.log.row(t.cause);
   const causeEntry = causeRow ? (JSON.parse(causeRow.entry) as Entry) : null;
@@ -120,10 +129,10 @@ function explainRequest(opened: OpenedLog, e: RequestEntry, opts: StateAtOptions
   const errno = e.ret < 0 ? errnoName(e.ret) : null;
   const { op: _op, ...args } = e.req;
   const outcome = `ret ${e.ret}${errno ? ` (${errno})` : ''}${e.pasid !== undefined ? `, pasid ${e.pasid}` : ''}${e.reason ? `, reason ${e.reason}` : ''}${e.value !== undefined ? `, value 0x${e.value.toString(16)}` : ''}`;
-  const summary = `seq ${e.seq}: ${e.op}${e.vm ? ` by ${n(e.vm)}` : ''} (${fmtFields(args)}) → ${outcome}`;
+  const summary = `seq ${e.seq}: ${e.op}${e.vm ? ` by ${n(e.vm)}` : ''}${e.by !== undefined ? ` via token ${n(e.by)}` : ''} (${fmtFields(args)}) → ${outcome}`;
   const because = [why(e, facts, before), ...(guest ? [guestWhy(guest)] : [])].filter((x) => x !== '').join('; ');
   return {
-    seq: e.seq, at: e.at, op: e.op, vm: e.vm ?? null, req: e.req, ret: e.ret, errno, pasid: e.pasid ?? null,
+    seq: e.seq, at: e.at, op: e.op, vm: e.vm ?? null, by: e.by ?? null, req: e.req, ret: e.ret, errno, pasid: e.pasid ?? null,
     reason: e.reason ?? null, value: e.value ?? null, guest, facts, transitions, summary, why: because,
   };
 }

@@ -31,7 +31,7 @@ export interface ReplayVerification {
 }
 
 /** Entry fields that are not part of a request's outcome. */
-const NOT_OUTCOME = new Set(['seq', 'at', 'type', 'op', 'req', 'id']);
+const NOT_OUTCOME = new Set(['seq', 'at', 'type', 'op', 'req', 'id', 'by']);
 /** Transition fields the ledger adds to a decided transition. */
 const NOT_DRAFT = new Set(['seq', 'at', 'type', 'cause']);
 
@@ -88,8 +88,9 @@ export function verifyReplay(src: ReplaySource, onProgress?: (seq: number, head:
         : `a transition caused by seq ${e.cause}, which is not the request just before it`;
       return fail({ seq: e.seq, request: pending?.seq ?? e.cause, problem: why });
     }
-    if (e.type === 'snapshot') {
-      // Ends the request before it (checked above); changes nothing in the host.
+    if (e.type === 'snapshot' || e.type === 'token') {
+      // A snapshot, or a server token's grant or revocation: it ends the request before it
+      // (checked above) and changes nothing in the host.
       pending = null;
       evolve(s, e);
       continue;

@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { DEFAULT_MAX_BODY, ServeError, startServer } from '../server/server.js';
+import { CliError, configOptions, intArg, type ConfigFlags } from './common.js';
+
+function modeArg(v: string): number {
+  if (!/^0?[0-7]{3}$/.test(v)) throw new CliError(`--socket-mode must be an octal mode like 0660, not ${JSON.stringify(v)}`);
+  return parseInt(v, 8);
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the PASID authority as a local daemon: HTTP/1.1 + JSON on a Unix socket, the single writer of the log')
+    .requiredOption('--db <path>', 'the SQLite log (created if missing)')
+    .requiredOption('--socket <path>', 'the Unix domain socket to listen on')
+    .option('--socket-mode <octal>', 'mode of the socket file (default 0660)', modeArg)
+    .option('--listen <host:port>', 'also listen on TCP (loopback, or any address with --tls-cert and --tls-key)')
+    .option('--tls-cert <file>', 'PEM certificate for --listen')
+    .option('--tls-key <file>', 'PEM private key for --listen')
+    .option('--max-body <bytes>', `largest request body (default ${DEFAULT_MAX_BODY})`, intArg('--max-body', 2 ** 30))
+    .option('--profile <v1|v7>', 'kernel profile of a new log')
+    .option('--pasid-quota <n>', 'pasid_quota of a new log (default 1000)', intArg('--pasid-quota', 0x7fffffff))
+    .option('--capacity <n>', 'PASIDs the host can hand out in all', intArg('--capacity', 2 ** 32))
+    .option('--pasid-bits <n>', 'PASID width of a new log (default 20)', intArg('--pasid-bits', 20))
+    .addHelpText('after', '\nAPI: docs/http-api.md (OpenAPI: docs/openapi.json). Tokens: pasid-ledger token add.\nSIGTERM/SIGINT: stop accepting, commit what was accepted, close, exit 0.\nIt prints one line "listening on PATH" on stderr when ready.')
+    .action(async (o: { db: string; socket: string; socketMode?: number; listen?: string; tlsCert?: string; tlsKey?: string; maxBody?: number } & ConfigFlags) => {
+      if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new CliError('give both --tls-cert and --tls-key, or neither');
+      let server;
+      try {
+        server = await startServer({
+          db: o.db, socket: o.socket, ledger: configOptions(o),
+          ...(o.socketMode !== undefined ? { socketMode: o.socketMode } : {}),
+          ...(o.listen !== undefined ? { listen: o.listen } : {}),
+          ...(o.tlsCert !== undefined ? { tlsCert: o.tlsCert, tlsKey: o.tlsKey! } : {}),
+          ...(o.maxBody !== undefined ? { maxBody: o.maxBody } : {}),
+        });
+      } catch (e) {
+        if (e instanceof ServeError) throw new CliError(e.message);
+        throw e;
+      }
+      process.stderr.write(`pasid-ledger: listening on ${server.socket}${server.port !== null ? ` and port ${server.port}` : ''} (log ${o.db}, head seq ${server.ledger.head().seq})\n`);
+      await new Promise<void>((resolve) => {
+        const bye = () => {
+          process.off('SIGTERM', bye);
+          process.off('SIGINT', bye);
+          server.stop().then(resolve, (e: unknown) => {
+            process.stderr.write(`pasid-ledger: internal error while stopping: ${(e as Error).message}\n`);
+            process.exitCode = 70;
+            resolve();
+          });
+        };
+        process.on('SIGTERM', bye);
+        process.on('SIGINT', bye);
+      });
+    });
+}
