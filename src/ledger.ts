@@ -25,8 +25,10 @@ const SNAPSHOT_ON_CLOSE = 10_000;
 /** A request is read as plain data; a Proxy is refused before any of its traps runs. */
 const PARSE = { isExotic: (o: object): boolean => types.isProxy(o) };
 
+/** The ledger's own options (beside the configuration and open options): every one listed, or this does not compile. */
+const OWN_OPTIONS: Record<Exclude<keyof LedgerOptions, keyof ConfigOptions | keyof OpenOptions>, true> = { clock: true, snapshotEvery: true, snapshotOnClose: true };
 /** Every option `openLedger` knows: another name is a caller's typo, refused rather than ignored. */
-const LEDGER_OPTIONS: readonly string[] = ['clock', ...CONFIG_KEYS, ...OPEN_OPTIONS] satisfies readonly (keyof LedgerOptions)[];
+const LEDGER_OPTIONS: readonly string[] = ['clock', ...CONFIG_KEYS, ...OPEN_OPTIONS, ...Object.keys(OWN_OPTIONS).filter((k) => k !== 'clock')];
 
 /** How to open a ledger. Configuration options apply when the log is new and must match when it is not. */
 export interface LedgerOptions extends ConfigOptions, OpenOptions {

@@ -2,12 +2,8 @@ import { decide } from '../model/decide.js';
 import { parseRequest, REQUEST_OPS } from '../model/request.js';
 import type { HostState } from '../model/state.js';
 import type { RequestEntry, TransitionDraft, TransitionEntry } from '../model/types.js';
-import { canonicalJson } from '../store/canonical.js';
+import { firstDifference, NOT_DRAFT, NOT_OUTCOME, show, stripped } from '../model/outcome_diff.js';
 
-/** Entry fields that are not part of a request's outcome. */
-const NOT_OUTCOME = new Set(['seq', 'at', 'type', 'op', 'req', 'id']);
-/** Transition fields the ledger adds to a decided transition. */
-const NOT_DRAFT = new Set(['seq', 'at', 'type', 'cause']);
 
 /**
  * Check S6 of the audit, one request at a time: re-decides each recorded request with
@@ -69,24 +65,6 @@ export class DecisionCheck {
   }
 }
 
-function stripped(e: object, drop: Set<string>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(e)) if (!drop.has(k)) out[k] = v;
-  return out;
-}
 
-function canon(v: unknown): string | undefined {
-  return typeof v === 'object' && v !== null ? canonicalJson(v) : JSON.stringify(v);
-}
 
-function firstDifference(recorded: Record<string, unknown>, decided: Record<string, unknown>): { field: string; recorded: unknown; decided: unknown } | null {
-  const keys = [...new Set([...Object.keys(recorded), ...Object.keys(decided)])].sort();
-  for (const k of keys) {
-    if (canon(recorded[k]) !== canon(decided[k])) return { field: k, recorded: recorded[k] ?? null, decided: decided[k] ?? null };
-  }
-  return null;
-}
 
-function show(v: unknown): string {
-  return v === null || v === undefined ? 'absent' : JSON.stringify(v);
-}

@@ -3,7 +3,7 @@ import { evolve } from '../model/evolve.js';
 import { parseRequest } from '../model/request.js';
 import { emptyState } from '../model/state.js';
 import type { Entry, TransitionDraft } from '../model/types.js';
-import { canonicalJson } from '../store/canonical.js';
+import { firstDifference, NOT_DRAFT, NOT_OUTCOME, show, stripped } from '../model/outcome_diff.js';
 import { openSource, type ReplaySource } from './source.js';
 
 /** The first entry whose recorded outcome or transitions today's code does not reproduce. */
@@ -30,10 +30,6 @@ export interface ReplayVerification {
   mismatch: ReplayMismatch | null;
 }
 
-/** Entry fields that are not part of a request's outcome. */
-const NOT_OUTCOME = new Set(['seq', 'at', 'type', 'op', 'req', 'id', 'by']);
-/** Transition fields the ledger adds to a decided transition. */
-const NOT_DRAFT = new Set(['seq', 'at', 'type', 'cause']);
 
 /**
  * Re-decides every recorded request with today's `decide`, from the log's own
@@ -124,31 +120,11 @@ export function verifyReplay(src: ReplaySource, onProgress?: (seq: number, head:
   return { ok: true, entries, requests, mismatch: null };
 }
 
-function stripped(e: object, drop: Set<string>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(e)) if (!drop.has(k)) out[k] = v;
-  return out;
-}
 
-/** A value as canonical JSON (nested keys sorted, as the log stores them); undefined stays undefined. */
-function canon(v: unknown): string | undefined {
-  return typeof v === 'object' && v !== null ? canonicalJson(v) : JSON.stringify(v);
-}
 
-/** The first field (in sorted order) whose canonical JSON differs; an absent field and an undefined one are alike. */
-function firstDifference(recorded: Record<string, unknown>, decided: Record<string, unknown>): { field: string; recorded: unknown; decided: unknown } | null {
-  const keys = [...new Set([...Object.keys(recorded), ...Object.keys(decided)])].sort();
-  for (const k of keys) {
-    if (canon(recorded[k]) !== canon(decided[k])) return { field: k, recorded: recorded[k] ?? null, decided: decided[k] ?? null };
-  }
-  return null;
-}
 
 function describe(e: Entry): string {
   if (e.type === 'transition') return `a ${e.machine} ${e.event} transition caused by seq ${e.cause}`;
   return `a ${e.type} entry`;
 }
 
-function show(v: unknown): string {
-  return v === null || v === undefined ? 'absent' : JSON.stringify(v);
-}
