@@ -19,6 +19,8 @@ const SNAPSHOT_ON_CLOSE = 10_000;
 export interface LedgerOptions extends ConfigOptions, OpenOptions {
   /** The clock stamped on every entry (`at`). Default: the system clock. */
   clock?: () => Date;
+  /** Progress while the Merkle tree of a log from an older version is built on open (leaves built, total). */
+  onTreeProgress?: (built: number, total: number) => void;
 }
 
 /**
@@ -229,6 +231,8 @@ export async function openLedger(path: string, opts: LedgerOptions = {}): Promis
   try {
     await migrateToLatest(db, path);
     const log = new EntryLog(db);
+    // A log from before the Merkle tree gets its tree here, in resumable chunks.
+    if (!db.readonly) log.tree.catchUp(opts.onTreeProgress);
     const clock = opts.clock ?? (() => new Date());
     const config = readOrWriteConfig(log, wanted, opts, clock, path);
     return new Ledger(log, config, path, clock);
