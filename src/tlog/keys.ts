@@ -72,13 +72,17 @@ export function formatSignerKey(s: NoteSigner): string {
 }
 
 function splitKey(text: string, what: string): { name: string; id: string; alg: number; key: Buffer } | string {
-  const parts = text.trim().split('+');
-  if (parts.length !== 3) return `not a ${what} (name+keyid+base64 expected)`;
-  const [name, id, b64] = parts as [string, string, string];
+  // The base64 may itself hold '+': the name ends at the first '+', the id is the next 8 digits.
+  const t = text.trim();
+  const plus = t.indexOf('+');
+  if (plus < 0 || t[plus + 9] !== '+') return `not a ${what} (name+keyid+base64 expected)`;
+  const name = t.slice(0, plus);
+  const id = t.slice(plus + 1, plus + 9);
+  const b64 = t.slice(plus + 10);
   const bad = keyNameProblem(name);
   if (bad) return bad;
   if (!/^[0-9a-f]{8}$/.test(id)) return 'the key id must be 8 lowercase hex digits';
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) return 'the key is not base64';
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return 'the key is not base64';
   const key = Buffer.from(b64, 'base64');
   if (key.length !== 33) return `the key is ${key.length} bytes, 33 expected (type byte and 32-byte Ed25519 key)`;
   return { name, id, alg: key[0]!, key: key.subarray(1) };
