@@ -15,6 +15,12 @@ import { registerRun } from './run.js';
 import { registerState } from './state.js';
 import { registerTimeline } from './timeline.js';
 import { registerVerify } from './verify.js';
+import { registerBundle } from './bundle.js';
+import { registerExportTiles } from './export_tiles.js';
+import { registerMigrate } from './migrate.js';
+import { registerProve } from './prove.js';
+import { registerVerifyBundle } from './verify_bundle.js';
+import { registerWitness } from './witness.js';
 
 const program = new Command('pasid-ledger')
   .description('VFIO PASID allocation as xstate machines over an append-only, hash-chained SQLite log')
@@ -34,6 +40,12 @@ registerDiff(program);
 registerVerify(program);
 registerCheckpoint(program);
 registerKeygen(program);
+registerProve(program);
+registerBundle(program);
+registerVerifyBundle(program);
+registerWitness(program);
+registerExportTiles(program);
+registerMigrate(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 try {
