@@ -123,10 +123,13 @@ export class MerkleStore {
     const ins = this.insertStmt;
     if (!ins) throw new Error('bug: building the tree on a read-only handle');
     const f = new Frontier(from, subtrees(from).map((p) => this.node(p.level, p.index)));
-    for (const hex of this.leavesStmt.iterate(from, to) as IterableIterator<string>) {
-      const leaf = Buffer.from(hex, 'hex');
-      ins.run(0, f.size, leaf);
-      for (const n of f.push(leaf)) ins.run(n.level, n.index, n.hash);
+    // Read in slices: one connection cannot insert while a statement iterates.
+    for (let at = from; at < to; at += CATCH_UP_CHUNK) {
+      for (const hex of this.leavesStmt.all(at, Math.min(to, at + CATCH_UP_CHUNK)) as string[]) {
+        const leaf = Buffer.from(hex, 'hex');
+        ins.run(0, f.size, leaf);
+        for (const n of f.push(leaf)) ins.run(n.level, n.index, n.hash);
+      }
     }
     if (f.size !== to) throw new Error(`bug: the log has a gap before seq ${to}`);
   }
