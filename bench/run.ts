@@ -11,6 +11,7 @@ import { memoryRow } from './rows/memory.js';
 import { auditRow, replayRow, verifyRow } from './rows/replay.js';
 import { reopenRows } from './rows/reopen.js';
 import { batchRow, durableRow } from './rows/write.js';
+import { proofRateRow, treeAppendRow, treeMigrationRow } from './rows/tree.js';
 
 /** How big a bench run is. */
 export interface BenchSizes {
@@ -89,6 +90,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     log(`bench in ${dir}${opts.quick ? ' (quick)' : ''}`);
     rows.push(await durableRow(dir, sizes.durableRequests, sizes.writeRuns, log));
     rows.push(await batchRow(dir, sizes.batches, sizes.writeRuns, log));
+    rows.push(await treeAppendRow(dir, sizes.batches, sizes.writeRuns, log));
 
     log(`building the ${sizes.bigLogEntries.toLocaleString('en-US')}-entry log (ledger.batch, synchronous=NORMAL)`);
     const big = await buildBigLog(join(dir, 'big.db'), sizes.bigLogEntries);
@@ -96,6 +98,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     rows.push(replayRow(big.path, big.entries, sizes.readRuns, log));
     rows.push(verifyRow(big.path, big.entries, sizes.readRuns, log));
     rows.push(auditRow(big.path, big.entries, sizes.readRuns, log));
+    rows.push(proofRateRow(big.path, big.entries, sizes.readRuns, log));
+    rows.push(await treeMigrationRow(big.path, big.entries, dir, log));
     rows.push(inMemoryRow(sizes.inMemoryRequests, sizes.readRuns, log));
     rows.push(memoryRow(sizes.memoryVms, sizes.memoryPasids, sizes.readRuns, log));
     rows.push(...(await reopenRows(big, sizes.readRuns, log)));

@@ -4,6 +4,9 @@ import { consistencyPath, inclusionPath } from '../tlog/proof.js';
 
 /** Leaves built per committed transaction when filling the tree of an existing log. */
 const CATCH_UP_CHUNK = 50_000;
+/** Levels from which stored nodes are cached in memory (1/16 of the leaves' count, 32 bytes each). */
+const CACHED_LEVEL = 4;
+const CACHE_MAX = 1 << 18;
 
 /**
  * The RFC 6962 tree of the log in `tree_nodes`: every complete subtree's hash, leaves
@@ -22,7 +25,9 @@ export class MerkleStore {
   private readonly leavesStmt: BetterSqlite3.Statement;
   private readonly sizeStmt: BetterSqlite3.Statement;
   /** Nodes computed because the table lacked them (read-only fallback). */
-  private readonly computed = new Map<string, Buffer>();
+  private readonly computed = new Map<number, Buffer>();
+  /** Stored nodes of the upper levels, read once. */
+  private readonly cache = new Map<number, Buffer>();
   /** The right edge after the last append this process made (reused while the log did not move). */
   private frontier: Frontier | null = null;
 
@@ -55,9 +60,16 @@ export class MerkleStore {
    * @throws Error when the subtree reaches past the log's end.
    */
   readonly node: NodeReader = (level, index) => {
+    const key = level * 2 ** 40 + index;
+    const cached = level >= CACHED_LEVEL ? this.cache.get(key) : undefined;
+    if (cached) return cached;
     const stored = this.getStmt?.get(level, index) as Buffer | undefined;
-    if (stored) return stored;
-    const key = `${level}/${index}`;
+    if (stored) {
+      // A subtree's hash never changes once its leaves are in: the upper levels, few
+      // and shared by every proof, are read once per process.
+      if (level >= CACHED_LEVEL && this.cache.size < CACHE_MAX) this.cache.set(key, stored);
+      return stored;
+    }
     const memo = this.computed.get(key);
     if (memo) return memo;
     let h: Buffer;

@@ -11,16 +11,18 @@ import { HASH_SIZE, hashChildren, rangeHash, splitPoint, type NodeReader } from 
 export function inclusionPath(index: number, size: number, node: NodeReader): Buffer[] {
   if (!(index >= 0 && index < size)) throw new RangeError(`index ${index} is not in a tree of size ${size}`);
   const out: Buffer[] = [];
+  // The right edge's ranges recur at every level: each is hashed once.
+  const memo = new Map<string, Buffer>();
   let lo = 0;
   let hi = size;
   const siblings: Buffer[] = [];
   while (hi - lo > 1) {
     const k = splitPoint(hi - lo);
     if (index < lo + k) {
-      siblings.push(rangeHash(lo + k, hi, node));
+      siblings.push(rangeHash(lo + k, hi, node, memo));
       hi = lo + k;
     } else {
-      siblings.push(rangeHash(lo, lo + k, node));
+      siblings.push(rangeHash(lo, lo + k, node, memo));
       lo = lo + k;
     }
   }
@@ -41,6 +43,7 @@ export function consistencyPath(oldSize: number, size: number, node: NodeReader)
   if (!(oldSize > 0 && oldSize <= size)) throw new RangeError(`no consistency proof from size ${oldSize} to size ${size}`);
   if (oldSize === size) return [];
   const siblings: Buffer[] = [];
+  const memo = new Map<string, Buffer>();
   let terminal: Buffer | null = null;
   let lo = 0;
   let hi = size;
@@ -51,15 +54,15 @@ export function consistencyPath(oldSize: number, size: number, node: NodeReader)
   for (;;) {
     const n = hi - lo;
     if (m === n) {
-      if (!whole) terminal = rangeHash(lo, hi, node);
+      if (!whole) terminal = rangeHash(lo, hi, node, memo);
       break;
     }
     const k = splitPoint(n);
     if (m <= k) {
-      siblings.push(rangeHash(lo + k, hi, node));
+      siblings.push(rangeHash(lo + k, hi, node, memo));
       hi = lo + k;
     } else {
-      siblings.push(rangeHash(lo, lo + k, node));
+      siblings.push(rangeHash(lo, lo + k, node, memo));
       lo += k;
       m -= k;
       whole = false;

@@ -1,0 +1,96 @@
+import Database from 'better-sqlite3';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { openLedger } from '../../src/ledger.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import { MerkleStore } from '../../src/store/tree.js';
+import { consistencyPath, inclusionPath } from '../../src/tlog/proof.js';
+import { absRow, ratioRow, type BenchRow } from '../row.js';
+import { prng, timeIt } from '../stats.js';
+import { fixture, ledgerRun } from './write.js';
+
+/** A new log file whose `tree_nodes` table is gone: appends then keep no tree (the "without" side). */
+async function treelessLog(path: string): Promise<void> {
+  const l = await openLedger(path, { pasid_quota: 1000 });
+  l.close();
+  const db = new Database(path);
+  db.exec('DROP TABLE tree_nodes');
+  db.close();
+}
+
+/**
+ * Entries per second of `ledger.batch` (1000 requests per transaction, synchronous=FULL)
+ * with the Merkle tree kept in each append's transaction, against the same ledger
+ * on a file without the tree table. Alternating runs (ABBA).
+ */
+export async function treeAppendRow(dir: string, batches: number, runs: number, log: (s: string) => void): Promise<BenchRow> {
+  // A directory of its own: the fixture file name is shared with the batch row's.
+  dir = join(dir, 'tree');
+  mkdirSync(dir);
+  const f = await fixture(dir, batches, 1000);
+  const withTree: number[] = [];
+  const without: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const bare = join(dir, `tree-without-${r}.db`);
+    await treelessLog(bare);
+    if (r % 2 === 1) without.push(f.entries / (await ledgerRun(bare, f, false)));
+    withTree.push(f.entries / (await ledgerRun(join(dir, `tree-with-${r}.db`), f, false)));
+    if (r % 2 === 0) without.push(f.entries / (await ledgerRun(bare, f, false)));
+    log(`tree append run ${r + 1}/${runs}: with tree ${withTree[r]!.toFixed(0)} entries/s, without ${without[r]!.toFixed(0)} entries/s`);
+  }
+  return ratioRow('tree_append', 'append with tree vs without: entries/s, 1000 requests per batch', 'entries/s', withTree, without, 0.85,
+    `${batches} batches of 1000 requests (${f.entries} entries) per run; ceiling: the same ledger on a file without tree_nodes`);
+}
+
+/**
+ * Inclusion + consistency proofs per second on the big log from the stored tree: each
+ * pair is an inclusion proof of a random entry in a random tree size and a
+ * consistency proof between two random sizes.
+ */
+export function proofRateRow(path: string, entries: number, runs: number, log: (s: string) => void): BenchRow {
+  const db = new Database(path, { readonly: true });
+  const tree = new MerkleStore(db);
+  const rand = prng(0x7ee);
+  const pick = (max: number): number => 1 + Math.floor(rand() * max);
+  const n = 20_000;
+  const rates: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const secs = timeIt(() => {
+      for (let i = 0; i < n; i++) {
+        const size = pick(entries);
+        inclusionPath(pick(size) - 1, size, tree.node);
+        consistencyPath(pick(size), size, tree.node);
+      }
+    });
+    rates.push(n / secs);
+    log(`proofs run ${r + 1}/${runs}: ${rates[r]!.toFixed(0)} inclusion+consistency pairs/s`);
+  }
+  db.close();
+  return absRow('proofs', `inclusion+consistency proofs/s on the ${entries.toLocaleString('en-US')}-entry log`, 'pairs/s', rates, { kind: 'min', value: 5000 },
+    `${n} pairs per run, random entries and sizes, O(log n) point reads of tree_nodes each`);
+}
+
+/**
+ * How long the tree migration takes on the big log: a copy made to look like a log
+ * from before the tree (no tree table, migration not recorded), then migrated and
+ * its tree built in chunks, as `pasid-ledger migrate` does.
+ */
+export async function treeMigrationRow(path: string, entries: number, dir: string, log: (s: string) => void): Promise<BenchRow> {
+  const copy = join(dir, 'big-before-tree.db');
+  copyFileSync(path, copy);
+  const raw = new Database(copy);
+  raw.exec('DROP TABLE tree_nodes');
+  raw.prepare("DELETE FROM kysely_migration WHERE name LIKE '%merkle_tree'").run();
+  raw.close();
+  const db = new Database(copy);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  const t0 = process.hrtime.bigint();
+  await migrateToLatest(db, copy);
+  const built = new MerkleStore(db).catchUp();
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  db.close();
+  log(`tree migration: ${built.to} leaves in ${secs.toFixed(1)} s`);
+  return absRow('tree_migration', `Merkle tree migration of the ${entries.toLocaleString('en-US')}-entry log`, 's', [secs], { kind: 'none' },
+    'migrateToLatest then the store builds tree_nodes in committed chunks of 50,000 leaves (synchronous=FULL)');
+}
