@@ -22,3 +22,9 @@ export * as uapi from './uapi/index.js';
 export * from './replay/index.js';
 export * as audit from './audit/index.js';
 export { auditLog, type AuditReport } from './audit/index.js';
+export {
+  inclusionProof, consistencyProof, checkpointText, verifyWithRoot, firstDifferingEntry,
+  type InclusionProofJson, type ConsistencyProofJson, type RootVerification,
+} from './replay/proofs.js';
+export { MerkleStore } from './store/tree.js';
+export * as tlog from './tlog/index.js';
