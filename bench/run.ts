@@ -99,7 +99,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     rows.push(verifyRow(big.path, big.entries, sizes.readRuns, log));
     rows.push(auditRow(big.path, big.entries, sizes.readRuns, log));
     rows.push(proofRateRow(big.path, big.entries, sizes.readRuns, log));
-    rows.push(await treeMigrationRow(big.path, big.entries, dir, log));
+    rows.push(await treeMigrationRow(big.path, big.entries, sizes.readRuns, dir, log));
     rows.push(inMemoryRow(sizes.inMemoryRequests, sizes.readRuns, log));
     rows.push(memoryRow(sizes.memoryVms, sizes.memoryPasids, sizes.readRuns, log));
     rows.push(...(await reopenRows(big, sizes.readRuns, log)));
