@@ -3,6 +3,7 @@ import { EntryLog } from '../store/log.js';
 import { parseCheckpoint, type CheckpointBody } from '../tlog/checkpoint.js';
 import { ALG_COSIGNATURE_V1, ALG_ED25519 } from '../tlog/keys.js';
 import { openNote } from '../tlog/note.js';
+import { EMPTY_ROOT } from '../tlog/merkle.js';
 import { CliError, printJson } from './common.js';
 import { loadVerifier } from './note_keys.js';
 import { openLogFile, ticker } from './open_log.js';
@@ -48,9 +49,11 @@ export async function verifyNoteCheckpoint(o: NoteVerifyOptions, noteText: strin
   const check: NoteCheck = { file: o.checkpoint, origin: null, size: null, ok: false, problem: null, detail: null, signers: [], witnesses: [], first_differing_seq: null };
   let verification: RootVerification | null = null;
   const finish = (): void => {
-    if (o.json) printJson({ ok: check.ok, checkpoint: check, log: verification && { ok: verification.ok, entries: verification.entries, size: verification.size, bad: verification.bad } });
+    // A bad entry after the signed size leaves the checkpoint good and the log bad: exit 1 all the same.
+    const ok = check.ok && (verification?.ok ?? true);
+    if (o.json) printJson({ ok, checkpoint: check, log: verification && { ok: verification.ok, entries: verification.entries, size: verification.size, bad: verification.bad } });
     else process.stdout.write(lines(check, verification).join('\n') + '\n');
-    if (!check.ok) process.exitCode = 1;
+    if (!ok) process.exitCode = 1;
   };
   const opened = openNote(noteText, [logKey, ...witnessKeys]);
   if (typeof opened === 'string') {
@@ -92,9 +95,10 @@ async function againstLog(path: string, cp: CheckpointBody, check: NoteCheck): P
       bar.done();
     }
     if (cp.size === 0) {
-      check.ok = r.ok;
+      check.ok = cp.root.equals(EMPTY_ROOT);
+      if (!check.ok) Object.assign(check, { problem: 'rewritten', detail: 'a size-0 checkpoint must sign the empty tree\'s root' });
     } else if (r.root) {
-      if (r.root.root.equals(cp.root)) check.ok = r.ok;
+      if (r.root.root.equals(cp.root)) check.ok = true;
       else {
         const seq = firstDifferingEntry(db, cp.size, cp.root);
         check.first_differing_seq = seq;

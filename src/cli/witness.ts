@@ -57,7 +57,14 @@ export function registerWitness(program: Command): void {
         if (cp.size === old.size && !cp.root.equals(old.root)) return refuse(`fork: ${cp.origin} size ${cp.size} has another root than the size ${old.size} already cosigned`);
         if (cp.size > old.size) {
           if (!o.proof) return refuse(`size ${cp.size} needs a consistency proof from size ${old.size} (already cosigned): pass --proof`);
-          const p = JSON.parse(readText(o.proof, 'proof')) as { old_size?: unknown; tree_size?: unknown; old_root?: unknown; root?: unknown; hashes?: unknown };
+          let p: { old_size?: unknown; tree_size?: unknown; hashes?: unknown };
+          try {
+            p = JSON.parse(readText(o.proof, 'proof')) as typeof p;
+          } catch (e) {
+            if (e instanceof CliError) throw e;
+            throw new CliError(`${o.proof}: not JSON (a consistency proof from "prove --old-size A --size B --json" expected)`);
+          }
+          if (typeof p !== 'object' || p === null) throw new CliError(`${o.proof}: not a JSON object`);
           if (p.old_size !== old.size || p.tree_size !== cp.size) return refuse(`the proof is from size ${String(p.old_size)} to ${String(p.tree_size)}, size ${old.size} (cosigned) to ${cp.size} is needed`);
           if (!Array.isArray(p.hashes) || !p.hashes.every((h) => typeof h === 'string')) throw new CliError(`${o.proof}: hashes must be base64 strings`);
           const bad = verifyConsistency(old.size, cp.size, (p.hashes as string[]).map((h) => Buffer.from(h, 'base64')), old.root, cp.root);
