@@ -197,6 +197,26 @@ s('export-tiles writes the checkpoint, full and partial hash tiles and entry bun
   assert.is(again.status, 2);
 });
 
+s('a log from before the tree: prove answers read-only without writing the file; migrate builds the tree', () => {
+  const old = copyLog(db, 'old.db');
+  const raw = new Database(old);
+  raw.exec('DROP TABLE tree_nodes');
+  raw.prepare("DELETE FROM kysely_migration WHERE name LIKE '%merkle_tree'").run();
+  raw.close();
+  const before = readFileSync(old);
+  const p = cli('prove', '--db', old, '--seq', '77', '--size', String(size), '--json');
+  assert.is(p.status, 0, p.stderr);
+  const ref = JSON.parse(cli('prove', '--db', db, '--seq', '77', '--json').stdout);
+  assert.equal(JSON.parse(p.stdout), ref);
+  assert.ok(readFileSync(old).equals(before), 'the read command left the file as it was');
+  const m = cli('migrate', '--db', old);
+  assert.is(m.status, 0, m.stderr);
+  assert.match(m.stdout, new RegExp(`Merkle tree built for entries 1 to ${size}`));
+  const t = new Database(old, { readonly: true });
+  assert.is(t.prepare('SELECT count(*) FROM tree_nodes WHERE level = 0').pluck().get(), size);
+  t.close();
+});
+
 s('old JSON checkpoints still verify', () => {
   assert.is(cli('keygen', '--out', k('pem')).status, 0);
   assert.is(cli('checkpoint', '--db', db, '--key', k('pem.key'), '--out', k('cp.json')).status, 0);
