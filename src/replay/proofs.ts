@@ -45,7 +45,7 @@ export function inclusionProof(src: BetterSqlite3.Database | MerkleStore, seq: n
   const n = size ?? tree.logSize();
   if (n > tree.logSize()) throw new ReplayError(`the log has ${tree.logSize()} entries, not ${n}`);
   if (!(seq >= 1 && seq <= n)) throw new ReplayError(`entry ${seq} is not in the tree of size ${n}`);
-  return { index: seq - 1, tree_size: n, leaf_hash: b64(tree.node(0, seq - 1)), hashes: tree.inclusion(seq, n).map(b64), root: b64(tree.root(n)) };
+  return tree.snapshot(() => ({ index: seq - 1, tree_size: n, leaf_hash: b64(tree.node(0, seq - 1)), hashes: tree.inclusion(seq, n).map(b64), root: b64(tree.root(n)) }));
 }
 
 /**
@@ -61,7 +61,7 @@ export function consistencyProof(src: BetterSqlite3.Database | MerkleStore, oldS
   const n = size ?? tree.logSize();
   if (n > tree.logSize()) throw new ReplayError(`the log has ${tree.logSize()} entries, not ${n}`);
   if (!(oldSize >= 1 && oldSize <= n)) throw new ReplayError(`no consistency proof from size ${oldSize} to size ${n} (1 <= old size <= size)`);
-  return { old_size: oldSize, tree_size: n, old_root: b64(tree.root(oldSize)), root: b64(tree.root(n)), hashes: tree.consistency(oldSize, n).map(b64) };
+  return tree.snapshot(() => ({ old_size: oldSize, tree_size: n, old_root: b64(tree.root(oldSize)), root: b64(tree.root(n)), hashes: tree.consistency(oldSize, n).map(b64) }));
 }
 
 /**
@@ -77,7 +77,7 @@ export function checkpointText(src: BetterSqlite3.Database | MerkleStore, signer
   const tree = treeOf(src);
   const size = opts.size ?? tree.logSize();
   if (size === 0) throw new ReplayError('the log is empty: there is nothing to sign');
-  return signNote(formatCheckpoint({ origin: opts.origin ?? signer.name, size, root: tree.root(size) }), signer);
+  return signNote(formatCheckpoint({ origin: opts.origin ?? signer.name, size, root: tree.snapshot(() => tree.root(size)) }), signer);
 }
 
 /** `verifyLog` plus the RFC 6962 root recomputed from the entries' texts (not from the stored tree). */

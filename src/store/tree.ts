@@ -85,6 +85,15 @@ export class MerkleStore {
     return h;
   };
 
+  /**
+   * Runs `fn` in one read transaction (unless one is open): every node it reads comes
+   * from the same snapshot of the file, and SQLite takes its read lock once instead
+   * of once per node (proofs read some 40 nodes).
+   */
+  snapshot<T>(fn: () => T): T {
+    return this.db.inTransaction ? fn() : this.db.transaction(fn).deferred();
+  }
+
   /** The RFC 6962 root of the first `size` entries. */
   root(size: number): Buffer {
     return rootAt(size, this.node);
