@@ -27,6 +27,8 @@ export interface BenchSizes {
   memoryVms: number;
   memoryPasids: number;
   allocatorChurnOps: number;
+  /** Inclusion+consistency proof pairs per proofs run. */
+  proofPairs: number;
 }
 
 /**
@@ -37,7 +39,7 @@ export interface BenchSizes {
  */
 export const FULL: BenchSizes = {
   writeRuns: 5, readRuns: 3, durableRequests: 1000, batches: 20, bigLogEntries: 1_000_000,
-  inMemoryRequests: 500_000, memoryVms: 1048, memoryPasids: 1000, allocatorChurnOps: 1_000_000,
+  inMemoryRequests: 500_000, memoryVms: 1048, memoryPasids: 1000, allocatorChurnOps: 1_000_000, proofPairs: 20_000,
 };
 
 /**
@@ -48,7 +50,7 @@ export const FULL: BenchSizes = {
  */
 export const QUICK: BenchSizes = {
   writeRuns: 3, readRuns: 3, durableRequests: 30, batches: 1, bigLogEntries: 5_000,
-  inMemoryRequests: 5_000, memoryVms: 8, memoryPasids: 1000, allocatorChurnOps: 20_000,
+  inMemoryRequests: 5_000, memoryVms: 8, memoryPasids: 1000, allocatorChurnOps: 20_000, proofPairs: 2_000,
 };
 
 /** Everything one bench run measured: what `--json` prints. */
@@ -98,7 +100,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     rows.push(replayRow(big.path, big.entries, sizes.readRuns, log));
     rows.push(verifyRow(big.path, big.entries, sizes.readRuns, log));
     rows.push(auditRow(big.path, big.entries, sizes.readRuns, log));
-    rows.push(proofRateRow(big.path, big.entries, sizes.readRuns, log));
+    rows.push(proofRateRow(big.path, big.entries, sizes.readRuns, log, sizes.proofPairs));
     rows.push(await treeMigrationRow(big.path, big.entries, sizes.readRuns, dir, log));
     rows.push(inMemoryRow(sizes.inMemoryRequests, sizes.readRuns, log));
     rows.push(memoryRow(sizes.memoryVms, sizes.memoryPasids, sizes.readRuns, log));

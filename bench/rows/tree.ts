@@ -47,12 +47,11 @@ export async function treeAppendRow(dir: string, batches: number, runs: number, 
  * pair is an inclusion proof of a random entry in a random tree size and a
  * consistency proof between two random sizes.
  */
-export function proofRateRow(path: string, entries: number, runs: number, log: (s: string) => void): BenchRow {
+export function proofRateRow(path: string, entries: number, runs: number, log: (s: string) => void, n = 20_000): BenchRow {
   const db = new Database(path, { readonly: true });
   const tree = new MerkleStore(db);
   const rand = prng(0x7ee);
   const pick = (max: number): number => 1 + Math.floor(rand() * max);
-  const n = 20_000;
   const rates: number[] = [];
   const cpuRates: number[] = [];
   for (let r = 0; r < runs; r++) {

@@ -7,12 +7,13 @@ import { loadVerifier, readText } from './note_keys.js';
 
 /** One entry as a readable line; an entry type this version does not know is shown as its text. Control characters are escaped. */
 function readable(text: string): string {
-  let line: string;
+  let line = text;
   try {
-    line = fmtEntry(JSON.parse(text) as Entry);
-    if (line.includes('undefined')) line = text;
+    const e = JSON.parse(text) as Record<string, unknown>;
+    const known = e.type === 'config' || e.type === 'request' || (e.type === 'transition' && typeof e.machine === 'string');
+    if (known) line = fmtEntry(e as unknown as Entry);
   } catch {
-    line = text;
+    // Not JSON: shown as it is (the proof check has already said whether it belongs).
   }
   return line.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
