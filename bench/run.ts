@@ -93,6 +93,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     rows.push(await durableRow(dir, sizes.durableRequests, sizes.writeRuns, log));
     rows.push(await batchRow(dir, sizes.batches, sizes.writeRuns, log));
     rows.push(await treeAppendRow(dir, sizes.batches, sizes.writeRuns, log));
+    rows.push(await treeAppendRow(dir, sizes.durableRequests, sizes.writeRuns, log, false));
 
     log(`building the ${sizes.bigLogEntries.toLocaleString('en-US')}-entry log (ledger.batch, synchronous=NORMAL)`);
     const big = await buildBigLog(join(dir, 'big.db'), sizes.bigLogEntries);

@@ -2,9 +2,11 @@ import { sql, type Kysely } from 'kysely';
 
 /**
  * The RFC 6962 Merkle tree over the entries' leaves (tree index = seq - 1): one row per
- * complete subtree, `level` 0 for the leaves themselves, `idx` its position among the
- * subtrees of that level, `hash` its 32 bytes. Any tree size's root and any inclusion or
- * consistency proof reads O(log n) rows. Append-only like `entries`.
+ * complete subtree, keyed by its in-order position: leaf i at 2i, the subtree of 2^L
+ * leaves starting at leaf s at 2s + 2^L - 1 (between its two halves). The nodes one
+ * append completes sit just before its leaf, so an append's rows share a page. `hash`
+ * is the 32-byte node hash. Any tree size's root and any inclusion or consistency proof
+ * reads O(log n) rows. Append-only like `entries`.
  *
  * This migration only creates the table: kysely runs a migration in one transaction,
  * so filling it for an existing log (one pass over the leaves) is left to the store,
@@ -13,11 +15,9 @@ import { sql, type Kysely } from 'kysely';
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`CREATE TABLE tree_nodes (
-    level INTEGER NOT NULL,
-    idx INTEGER NOT NULL,
-    hash BLOB NOT NULL,
-    PRIMARY KEY (level, idx)
-  ) WITHOUT ROWID`.execute(db);
+    pos INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL
+  )`.execute(db);
   await sql`CREATE TRIGGER tree_nodes_no_update BEFORE UPDATE ON tree_nodes
     BEGIN SELECT RAISE(ABORT, 'tree nodes are append-only: UPDATE refused'); END`.execute(db);
   await sql`CREATE TRIGGER tree_nodes_no_delete BEFORE DELETE ON tree_nodes

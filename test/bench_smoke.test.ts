@@ -6,8 +6,8 @@ import { renderMarkdown, renderReport } from '../bench/table.js';
 const s = suite('bench_smoke');
 
 /** Every figure the benchmark must report (issue 5), by row id. */
-const ROWS = ['durable', 'batch', 'tree_append', 'replay', 'replay_verify', 'audit', 'proofs', 'tree_migration', 'in_memory', 'memory', 'reopen', 'reopen_cold', 'alloc_fill', 'alloc_churn'];
-const WITH_CEILING = ['durable', 'batch', 'tree_append', 'replay', 'replay_verify', 'audit'];
+const ROWS = ['durable', 'batch', 'tree_append', 'tree_append_durable', 'replay', 'replay_verify', 'audit', 'proofs', 'tree_migration', 'in_memory', 'memory', 'reopen', 'reopen_cold', 'alloc_fill', 'alloc_churn'];
+const WITH_CEILING = ['durable', 'batch', 'tree_append', 'tree_append_durable', 'replay', 'replay_verify', 'audit'];
 
 s('the quick bench runs and reports every row with numbers', async () => {
   const lines: string[] = [];

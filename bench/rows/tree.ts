@@ -19,27 +19,32 @@ async function treelessLog(path: string): Promise<void> {
 }
 
 /**
- * Entries per second of `ledger.batch` (1000 requests per transaction, synchronous=FULL)
- * with the Merkle tree kept in each append's transaction, against the same ledger
- * on a file without the tree table. Alternating runs (ABBA).
+ * Appends with the Merkle tree kept in each append's transaction against the same
+ * ledger on a file without the tree table (alternating runs, ABBA): `batch` is entries
+ * per second of `ledger.batch` (1000 requests per transaction), otherwise durable
+ * requests per second, one per transaction (one fsync each). Both synchronous=FULL.
  */
-export async function treeAppendRow(dir: string, batches: number, runs: number, log: (s: string) => void): Promise<BenchRow> {
-  // A directory of its own: the fixture file name is shared with the batch row's.
-  dir = join(dir, 'tree');
+export async function treeAppendRow(dir: string, count: number, runs: number, log: (s: string) => void, batch = true): Promise<BenchRow> {
+  // A directory of its own: the fixture file name is shared with the write rows'.
+  dir = join(dir, batch ? 'tree-batch' : 'tree-durable');
   mkdirSync(dir);
-  const f = await fixture(dir, batches, 1000);
+  const f = await fixture(dir, count, batch ? 1000 : 1);
+  const per = batch ? f.entries : f.requests;
   const withTree: number[] = [];
   const without: number[] = [];
   for (let r = 0; r < runs; r++) {
-    const bare = join(dir, `tree-without-${r}.db`);
+    const bare = join(dir, `without-${r}.db`);
     await treelessLog(bare);
-    if (r % 2 === 1) without.push(f.entries / (await ledgerRun(bare, f, false)));
-    withTree.push(f.entries / (await ledgerRun(join(dir, `tree-with-${r}.db`), f, false)));
-    if (r % 2 === 0) without.push(f.entries / (await ledgerRun(bare, f, false)));
-    log(`tree append run ${r + 1}/${runs}: with tree ${withTree[r]!.toFixed(0)} entries/s, without ${without[r]!.toFixed(0)} entries/s`);
+    if (r % 2 === 1) without.push(per / (await ledgerRun(bare, f, !batch)));
+    withTree.push(per / (await ledgerRun(join(dir, `with-${r}.db`), f, !batch)));
+    if (r % 2 === 0) without.push(per / (await ledgerRun(bare, f, !batch)));
+    log(`tree append (${batch ? 'batch' : 'durable'}) run ${r + 1}/${runs}: with tree ${withTree[r]!.toFixed(0)}, without ${without[r]!.toFixed(0)} ${batch ? 'entries' : 'req'}/s`);
   }
-  return ratioRow('tree_append', 'append with tree vs without: entries/s, 1000 requests per batch', 'entries/s', withTree, without, 0.85,
-    `${batches} batches of 1000 requests (${f.entries} entries) per run; ceiling: the same ledger on a file without tree_nodes`);
+  return batch
+    ? ratioRow('tree_append', 'append with tree vs without: entries/s, 1000 requests per batch', 'entries/s', withTree, without, 0.85,
+      `${count} batches of 1000 requests (${f.entries} entries) per run; ceiling: the same ledger on a file without tree_nodes`)
+    : ratioRow('tree_append_durable', 'append with tree vs without: durable requests/s, 1 per transaction', 'req/s', withTree, without, 0.85,
+      `${count} requests (${f.entries} entries) per run, one fsync each; ceiling: the same ledger on a file without tree_nodes`);
 }
 
 /**

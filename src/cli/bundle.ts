@@ -40,11 +40,9 @@ export function registerBundle(program: Command): void {
           process.exitCode = 1;
           return;
         }
-        const entries: Bundle['entries'] = [];
-        for (const row of log.range(from - 1, to)) {
-          const p = await answering(() => inclusionProof(log.tree, row.seq, cp.size));
-          entries.push({ seq: row.seq, entry: row.entry, proof: p.hashes });
-        }
+        // One read snapshot for the texts and all their proofs.
+        const entries: Bundle['entries'] = await answering(() => log.tree.snapshot(() =>
+          [...log.range(from - 1, to)].map((row) => ({ seq: row.seq, entry: row.entry, proof: inclusionProof(log.tree, row.seq, cp.size).hashes }))));
         bundle = { format: BUNDLE_FORMAT, checkpoint: cp.note, entries };
       } finally {
         db.close();

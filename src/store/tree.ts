@@ -9,6 +9,14 @@ const CACHED_LEVEL = 4;
 const CACHE_MAX = 1 << 18;
 
 /**
+ * A subtree's row in `tree_nodes`: its in-order position (leaf i at 2i; the subtree of
+ * 2^level leaves from leaf index * 2^level between its halves).
+ */
+export function nodePos(level: number, index: number): number {
+  return index * 2 ** (level + 1) + 2 ** level - 1;
+}
+
+/**
  * The RFC 6962 tree of the log in `tree_nodes`: every complete subtree's hash, leaves
  * included (tree index = seq - 1). Appends add the leaf and the nodes it completes in
  * the append's own transaction; reads cost O(log n) point lookups. On a log whose tree
@@ -33,9 +41,10 @@ export class MerkleStore {
 
   constructor(readonly db: BetterSqlite3.Database) {
     this.present = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tree_nodes'").get() !== undefined;
-    this.getStmt = this.present ? db.prepare('SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?').pluck() : null;
-    this.insertStmt = this.present && !db.readonly ? db.prepare('INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)') : null;
-    this.lastLeafStmt = this.present ? db.prepare('SELECT idx FROM tree_nodes WHERE level = 0 ORDER BY idx DESC LIMIT 1').pluck() : null;
+    this.getStmt = this.present ? db.prepare('SELECT hash FROM tree_nodes WHERE pos = ?').pluck() : null;
+    this.insertStmt = this.present && !db.readonly ? db.prepare('INSERT INTO tree_nodes (pos, hash) VALUES (?, ?)') : null;
+    // The last leaf has the highest position: the nodes it completed sit before it.
+    this.lastLeafStmt = this.present ? db.prepare('SELECT max(pos) FROM tree_nodes').pluck() : null;
     this.leafStmt = db.prepare('SELECT leaf FROM entries WHERE seq = ?').pluck();
     this.leavesStmt = db.prepare('SELECT leaf FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq').pluck();
     this.sizeStmt = db.prepare('SELECT seq FROM entries ORDER BY seq DESC LIMIT 1').pluck();
@@ -49,8 +58,8 @@ export class MerkleStore {
   /** How many leaves the stored tree covers (0 without the table). */
   builtSize(): number {
     if (!this.lastLeafStmt) return 0;
-    const last = this.lastLeafStmt.get() as number | undefined;
-    return last === undefined ? 0 : last + 1;
+    const last = this.lastLeafStmt.get() as number | null | undefined;
+    return last === null || last === undefined ? 0 : last / 2 + 1;
   }
 
   /**
@@ -63,7 +72,7 @@ export class MerkleStore {
     const key = level * 2 ** 40 + index;
     const cached = level >= CACHED_LEVEL ? this.cache.get(key) : undefined;
     if (cached) return cached;
-    const stored = this.getStmt?.get(level, index) as Buffer | undefined;
+    const stored = this.getStmt?.get(nodePos(level, index)) as Buffer | undefined;
     if (stored) {
       // A subtree's hash never changes once its leaves are in: the upper levels, few
       // and shared by every proof, are read once per process.
@@ -121,8 +130,8 @@ export class MerkleStore {
     this.frontier = null;
     const ins = this.insertStmt;
     for (const leaf of leaves) {
-      ins.run(0, f.size, leaf);
-      for (const n of f.push(leaf)) ins.run(n.level, n.index, n.hash);
+      ins.run(2 * f.size, leaf);
+      for (const n of f.push(leaf)) ins.run(nodePos(n.level, n.index), n.hash);
     }
     this.frontier = f;
   }
@@ -148,8 +157,8 @@ export class MerkleStore {
     for (let at = from; at < to; at += CATCH_UP_CHUNK) {
       for (const hex of this.leavesStmt.all(at, Math.min(to, at + CATCH_UP_CHUNK)) as string[]) {
         const leaf = Buffer.from(hex, 'hex');
-        ins.run(0, f.size, leaf);
-        for (const n of f.push(leaf)) ins.run(n.level, n.index, n.hash);
+        ins.run(2 * f.size, leaf);
+        for (const n of f.push(leaf)) ins.run(nodePos(n.level, n.index), n.hash);
       }
     }
     if (f.size !== to) throw new Error(`bug: the log has a gap before seq ${to}`);
