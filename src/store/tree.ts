@@ -7,6 +7,8 @@ const CATCH_UP_CHUNK = 50_000;
 /** Levels from which stored nodes are cached in memory (1/16 of the leaves' count, 32 bytes each). */
 const CACHED_LEVEL = 4;
 const CACHE_MAX = 1 << 18;
+/** Rows per multi-row INSERT. */
+const MULTI_ROWS = 32;
 
 /**
  * A subtree's row in `tree_nodes`: its in-order position (leaf i at 2i; the subtree of
@@ -28,6 +30,7 @@ export class MerkleStore {
   readonly present: boolean;
   private readonly getStmt: BetterSqlite3.Statement | null;
   private readonly insertStmt: BetterSqlite3.Statement | null;
+  private readonly insertManyStmt: BetterSqlite3.Statement | null;
   private readonly lastLeafStmt: BetterSqlite3.Statement | null;
   private readonly leafStmt: BetterSqlite3.Statement;
   private readonly leavesStmt: BetterSqlite3.Statement;
@@ -43,6 +46,9 @@ export class MerkleStore {
     this.present = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tree_nodes'").get() !== undefined;
     this.getStmt = this.present ? db.prepare('SELECT hash FROM tree_nodes WHERE pos = ?').pluck() : null;
     this.insertStmt = this.present && !db.readonly ? db.prepare('INSERT INTO tree_nodes (pos, hash) VALUES (?, ?)') : null;
+    this.insertManyStmt = this.present && !db.readonly
+      ? db.prepare(`INSERT INTO tree_nodes (pos, hash) VALUES ${Array.from({ length: MULTI_ROWS }, () => '(?, ?)').join(', ')}`)
+      : null;
     // The last leaf has the highest position: the nodes it completed sit before it.
     this.lastLeafStmt = this.present ? db.prepare('SELECT max(pos) FROM tree_nodes').pluck() : null;
     this.leafStmt = db.prepare('SELECT leaf FROM entries WHERE seq = ?').pluck();
@@ -128,12 +134,23 @@ export class MerkleStore {
     let f = this.frontier;
     if (f === null || f.size !== size) f = this.frontierAt(size);
     this.frontier = null;
-    const ins = this.insertStmt;
+    // Rows go in by MULTI_ROWS per statement: one call into SQLite for many rows.
+    const rows: Array<number | Buffer> = [];
     for (const leaf of leaves) {
-      ins.run(2 * f.size, leaf);
-      for (const n of f.push(leaf)) ins.run(nodePos(n.level, n.index), n.hash);
+      rows.push(2 * f.size, leaf);
+      for (const n of f.push(leaf)) rows.push(nodePos(n.level, n.index), n.hash);
     }
+    this.insertRows(rows);
     this.frontier = f;
+  }
+
+  /** Inserts (pos, hash) pairs laid flat, many per statement. */
+  private insertRows(rows: Array<number | Buffer>): void {
+    const many = this.insertManyStmt!;
+    const width = 2 * MULTI_ROWS;
+    let i = 0;
+    for (; i + width <= rows.length; i += width) many.run(rows.slice(i, i + width));
+    for (; i < rows.length; i += 2) this.insertStmt!.run(rows[i], rows[i + 1]);
   }
 
   /** Drops the cached right edge (after a rolled-back transaction). */
