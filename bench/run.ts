@@ -15,6 +15,7 @@ import { startupRows } from './rows/startup.js';
 import { batchRow, durableRow } from './rows/write.js';
 import { fleetRows } from './rows/fleet.js';
 import { serveRows, type ServeSizes } from './rows/serve.js';
+import { proofRateRow, treeAppendRow, treeMigrationRow } from './rows/tree.js';
 
 /** How big a bench run is. */
 export interface BenchSizes {
@@ -35,6 +36,8 @@ export interface BenchSizes {
   /** Entries of the log shipped into PostgreSQL by the fleet rows. */
   fleetEntries: number;
   serve: ServeSizes;
+  /** Inclusion+consistency proof pairs per proofs run. */
+  proofPairs: number;
 }
 
 /**
@@ -48,6 +51,7 @@ export const FULL: BenchSizes = {
   inMemoryRequests: 500_000, memoryVms: 1048, memoryPasids: 1000, allocatorChurnOps: 1_000_000, startupRuns: 15,
   fleetEntries: 200_000,
   serve: { runs: 3, seconds: 3, rawRows: 1000, directWriters: 64, directPerWriter: 40 },
+  proofPairs: 20_000,
 };
 
 /**
@@ -61,6 +65,7 @@ export const QUICK: BenchSizes = {
   inMemoryRequests: 5_000, memoryVms: 8, memoryPasids: 1000, allocatorChurnOps: 20_000, startupRuns: 3,
   fleetEntries: 5_000,
   serve: { runs: 3, seconds: 0.3, rawRows: 100, directWriters: 4, directPerWriter: 4 },
+  proofPairs: 2_000,
 };
 
 /** Everything one bench run measured: what `--json` prints. */
@@ -102,6 +107,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     log(`bench in ${dir}${opts.quick ? ' (quick)' : ''}`);
     rows.push(await durableRow(dir, sizes.durableRequests, sizes.writeRuns, log));
     rows.push(await batchRow(dir, sizes.batches, sizes.writeRuns, log));
+    rows.push(await treeAppendRow(dir, sizes.batches, sizes.writeRuns, log));
+    rows.push(await treeAppendRow(dir, sizes.durableRequests, sizes.writeRuns, log, false));
 
     log(`building the ${sizes.bigLogEntries.toLocaleString('en-US')}-entry log (ledger.batch, synchronous=NORMAL)`);
     const big = await buildBigLog(join(dir, 'big.db'), sizes.bigLogEntries);
@@ -109,6 +116,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     rows.push(replayRow(big.path, big.entries, sizes.readRuns, log));
     rows.push(verifyRow(big.path, big.entries, sizes.readRuns, log));
     rows.push(auditRow(big.path, big.entries, sizes.readRuns, log));
+    rows.push(proofRateRow(big.path, big.entries, sizes.readRuns, log, sizes.proofPairs));
+    rows.push(await treeMigrationRow(big.path, big.entries, sizes.readRuns, dir, log));
     rows.push(inMemoryRow(sizes.inMemoryRequests, sizes.readRuns, log));
     rows.push(memoryRow(sizes.memoryVms, sizes.memoryPasids, sizes.readRuns, log));
     rows.push(...(await reopenRows(big, sizes.readRuns, log)));

@@ -27,3 +27,9 @@ export { TokenBook, vmmRefusal, TOKEN_ROLES, type TokenEntry, type TokenRecord, 
 export { startServer, ServeError, type ServeOptions, type RunningServer } from './server/server.js';
 export { openApiDocument } from './server/openapi.js';
 export { connect, ServerError, type ConnectOptions, type ServerClient } from './client/connect.js';
+export {
+  inclusionProof, consistencyProof, checkpointText, verifyWithRoot, firstDifferingEntry,
+  type InclusionProofJson, type ConsistencyProofJson, type RootVerification,
+} from './replay/proofs.js';
+export { MerkleStore } from './store/tree.js';
+export * as tlog from './tlog/index.js';

@@ -26,7 +26,7 @@ const SNAPSHOT_ON_CLOSE = 10_000;
 const PARSE = { isExotic: (o: object): boolean => types.isProxy(o) };
 
 /** The ledger's own options (beside the configuration and open options): every one listed, or this does not compile. */
-const OWN_OPTIONS: Record<Exclude<keyof LedgerOptions, keyof ConfigOptions | keyof OpenOptions>, true> = { clock: true, snapshotEvery: true, snapshotOnClose: true };
+const OWN_OPTIONS: Record<Exclude<keyof LedgerOptions, keyof ConfigOptions | keyof OpenOptions>, true> = { clock: true, snapshotEvery: true, snapshotOnClose: true, onTreeProgress: true };
 /** Every option `openLedger` knows: another name is a caller's typo, refused rather than ignored. */
 const LEDGER_OPTIONS: readonly string[] = ['clock', ...CONFIG_KEYS, ...OPEN_OPTIONS, ...Object.keys(OWN_OPTIONS).filter((k) => k !== 'clock')];
 
@@ -41,6 +41,8 @@ export interface LedgerOptions extends ConfigOptions, OpenOptions {
   snapshotEvery?: number;
   /** @internal see `snapshotEvery`. */
   snapshotOnClose?: number;
+  /** Progress while the Merkle tree of a log from an older version is built on open (leaves built, total). */
+  onTreeProgress?: (built: number, total: number) => void;
 }
 
 /**
@@ -473,6 +475,8 @@ export async function openLedger(path: string, opts: LedgerOptions = {}): Promis
     db = openDatabase(path, opts);
     await migrateToLatest(db, path);
     const log = new EntryLog(db);
+    // A log from before the Merkle tree gets its tree here, in resumable chunks.
+    if (!db.readonly) log.tree.catchUp(opts.onTreeProgress);
     const clock = opts.clock ?? (() => new Date());
     const config = readOrWriteConfig(log, wanted, opts, clock, path);
     return new Ledger(log, config, path, clock, opts);

@@ -46,8 +46,10 @@ const NEEDS_PG = /^npx pasid-ledger (ship|fleet)\b/;
 function run(line: string, cwd: string, env: NodeJS.ProcessEnv = process.env): { code: number | null; out: string; err: string } {
   // The shell parses the line as a reader's shell would (quotes, comments); `exec` so that
   // a server gets the SIGTERM itself.
-  const cmd = line.replace(/^npx pasid-ledger\b/, `exec "${process.execPath}" "${CLI}"`);
-  const server = SERVES.test(line);
+  // A line ending in `&` starts a server in the background: run in the foreground, as a server.
+  const bg = /&\s*(#.*)?$/.test(line);
+  const cmd = line.replace(/&(\s*#.*)?$/, '$1').replace(/^npx pasid-ledger\b/, `exec "${process.execPath}" "${CLI}"`);
+  const server = bg || SERVES.test(line);
   const r = spawnSync('sh', ['-c', cmd], { cwd, env, encoding: 'utf8', timeout: server ? 5_000 : 120_000, killSignal: 'SIGTERM' });
   if (server) {
     // Still running when the time was up (ETIMEDOUT), and stopped cleanly on SIGTERM.

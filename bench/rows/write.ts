@@ -7,7 +7,7 @@ import { gc, timeIt } from '../stats.js';
 import { PasidWorkload } from '../workload.js';
 
 /** One fixed write workload: the setup, the timed requests in batches, and the rows a ledger wrote for them. */
-interface WriteFixture {
+export interface WriteFixture {
   setup: Request[];
   batches: Request[][];
   /** The log rows of the setup (config first), as objects. */
@@ -26,7 +26,7 @@ const QUOTA = 1000;
  * rows it wrote: the ceiling inserts exactly these rows. The model is deterministic,
  * so every timed ledger run writes them again, byte for byte but for `at`.
  */
-async function fixture(dir: string, batches: number, perBatch: number): Promise<WriteFixture> {
+export async function fixture(dir: string, batches: number, perBatch: number): Promise<WriteFixture> {
   const w = new PasidWorkload({ vms: VMS, quota: QUOTA, seed: 0x5eed + perBatch });
   const l = await openLedger(join(dir, `fixture-${perBatch}.db`), { synchronous: 'OFF', pasid_quota: QUOTA });
   const setup = w.setup();
@@ -63,7 +63,7 @@ function perRequest(rows: Record<string, unknown>[]): Record<string, unknown>[][
 }
 
 /** The timed part of one ledger run: returns seconds. */
-async function ledgerRun(path: string, f: WriteFixture, single: boolean): Promise<number> {
+export async function ledgerRun(path: string, f: WriteFixture, single: boolean): Promise<number> {
   const l = await openLedger(path, { pasid_quota: QUOTA });
   l.batch(f.setup);
   gc();

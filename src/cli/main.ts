@@ -46,6 +46,12 @@ Exit status:
       file, a file that holds no pasid-ledger log, an output file that exists (see
       --force) or is the log, a database kept busy by another writer (--busy-timeout)
   70  internal error (a bug: please report it with the stack trace printed)`;
+import { registerBundle } from './bundle.js';
+import { registerExportTiles } from './export_tiles.js';
+import { registerMigrate } from './migrate.js';
+import { registerProve } from './prove.js';
+import { registerVerifyBundle } from './verify_bundle.js';
+import { registerWitness } from './witness.js';
 
 const program = new Command('pasid-ledger')
   .description('VFIO PASID allocation as xstate machines over an append-only, hash-chained SQLite log')
@@ -75,6 +81,12 @@ registerFleet(program);
 registerServe(program);
 registerToken(program);
 registerOpenapi(program);
+registerProve(program);
+registerBundle(program);
+registerVerifyBundle(program);
+registerWitness(program);
+registerExportTiles(program);
+registerMigrate(program);
 for (const cmd of program.commands) {
   cmd.exitOverride();
   for (const sub of cmd.commands) sub.exitOverride();

@@ -120,25 +120,41 @@ export async function writeOutFile(
   data: string | Uint8Array | ((tmpPath: string) => unknown),
   opts: OutFileOptions = {},
 ): Promise<void> {
+  if (typeof data !== 'function') return writeOutFileSync(path, data, opts);
+  await writeThrough(path, opts, (tmp) => data(tmp));
+}
+
+/**
+ * `writeOutFile` for content in hand, synchronously: the same checks and the same
+ * temporary file, fsync and link or rename.
+ *
+ * @throws CliError as `writeOutFile`.
+ * @example
+ * writeOutFileSync(`${prefix}.vkey`, vkey + '\n', { force: o.force });
+ */
+export function writeOutFileSync(path: string, data: string | Uint8Array, opts: OutFileOptions = {}): void {
+  void writeThrough(path, opts, undefined, data);
+}
+
+/** The one writer: a temporary file beside the target, filled, fsynced, then linked or renamed into place. */
+function writeThrough(path: string, opts: OutFileOptions, fill?: (tmpPath: string) => unknown, data?: string | Uint8Array): void | Promise<void> {
   const target = checkOutFile(path, opts);
   const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let created = false;
+  const cleanup = (): void => {
+    if (!created) return;
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
+  };
   const fail = (e: unknown): never => {
+    cleanup();
     if (e instanceof CliError) throw e;
     throw new CliError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   };
-  let created = false;
-  try {
-    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, opts.mode ?? 0o644);
-    created = true;
-    try {
-      if (typeof data !== 'function') {
-        const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-        for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
-      }
-    } finally {
-      closeSync(fd);
-    }
-    if (typeof data === 'function') await data(tmp);
+  const finish = (): void => {
     const fd2 = openSync(tmp, constants.O_RDONLY);
     try {
       fsyncSync(fd2);
@@ -161,15 +177,26 @@ export async function writeOutFile(
       unlinkSync(tmp);
     }
     created = false;
+  };
+  try {
+    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, opts.mode ?? 0o644);
+    created = true;
+    try {
+      if (data !== undefined) {
+        const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+        for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    if (fill) {
+      return Promise.resolve()
+        .then(() => fill(tmp))
+        .then(finish)
+        .catch(fail);
+    }
+    finish();
   } catch (e) {
     fail(e);
-  } finally {
-    if (created) {
-      try {
-        unlinkSync(tmp);
-      } catch {
-        // already gone
-      }
-    }
   }
 }

@@ -5,9 +5,11 @@ import type { KeyObject } from 'node:crypto';
 import { checkSignature, parseCheckpoint, readPublicKey, type Checkpoint } from '../replay/checkpoint.js';
 import { safeLines, showName as n } from '../text/escape.js';
 import { untrustedSnapshots, verifyLog, type LogVerification, type UntrustedSnapshot } from '../replay/verify.js';
-import { CliError, printJson } from './common.js';
+import { CliError, intArg, printJson } from './common.js';
 import { openLogFile, ticker } from './open_log.js';
 import { progress } from './progress.js';
+import { readText } from './note_keys.js';
+import { verifyNoteCheckpoint } from './verify_note.js';
 
 /** What `verify --checkpoint` concluded about the checkpoint. */
 export interface CheckpointCheck {
@@ -25,9 +27,12 @@ export function registerVerify(program: Command): void {
   program
     .command('verify')
     .description('recompute leaf and chain of every entry, check the indexing columns, canonical text and seq order; with --checkpoint, also that the log still extends a signed checkpoint')
-    .requiredOption('--db <path>', 'the SQLite log (opened read-only)')
-    .option('--checkpoint <file>', 'a checkpoint written by "pasid-ledger checkpoint": detect truncation and rewriting since')
-    .option('--pub <file>', "the signer's trusted public key (SPKI PEM): the checkpoint must be signed by it")
+    .option('--db <path>', 'the SQLite log (opened read-only); may be left out to check only a C2SP checkpoint\'s signatures')
+    .option('--checkpoint <file>', 'a checkpoint written by "pasid-ledger checkpoint" (C2SP signed note or JSON): detect truncation and rewriting since')
+    .option('--pub <file>', "JSON checkpoints: the signer's trusted public key (SPKI PEM): the checkpoint must be signed by it")
+    .option('--vkey <key|file>', "C2SP checkpoints: the log's verifier key (name+id+base64, or a file holding it)")
+    .option('--witness-vkey <key|file>', 'a witness verifier key (type 0x04); repeat for several', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--min-witnesses <k>', 'how many of the --witness-vkey must have cosigned (default 1 when any is given)', intArg('--min-witnesses', 1000))
     .option('--json', 'print JSON')
     .addHelpText('after', `
 Warnings (printed, exit status unchanged):
@@ -40,8 +45,18 @@ Warnings (printed, exit status unchanged):
 
 Exit status: 0 when the log (and checkpoint) check out, 1 naming the first bad seq
 or the checkpoint problem, 2 for bad input.`)
-    .action(async (o: { db: string; checkpoint?: string; pub?: string; json?: boolean }) => {
+    .action(async (o: { db?: string; checkpoint?: string; pub?: string; vkey?: string; witnessVkey: string[]; minWitnesses?: number; json?: boolean }) => {
       if (o.pub !== undefined && o.checkpoint === undefined) throw new CliError('--pub needs --checkpoint');
+      if (o.checkpoint !== undefined) {
+        const text = readText(o.checkpoint, 'checkpoint');
+        if (!text.trimStart().startsWith('{')) {
+          if (o.pub !== undefined) throw new CliError('--pub is for JSON checkpoints: a C2SP checkpoint needs --vkey');
+          const opts = { checkpoint: o.checkpoint, witnessVkey: o.witnessVkey, ...(o.db !== undefined ? { db: o.db } : {}), ...(o.vkey !== undefined ? { vkey: o.vkey } : {}), ...(o.minWitnesses !== undefined ? { minWitnesses: o.minWitnesses } : {}), ...(o.json ? { json: true } : {}) };
+          return verifyNoteCheckpoint(opts, text);
+        }
+      }
+      if (o.vkey !== undefined || o.witnessVkey.length > 0) throw new CliError('--vkey and --witness-vkey are for C2SP checkpoints (this one is JSON: use --pub)');
+      if (o.db === undefined) throw new CliError("required option '--db <path>' not specified");
       const cp = o.checkpoint === undefined ? null : loadCheckpoint(o.checkpoint);
       const trusted = o.pub === undefined ? undefined : loadPublicKey(o.pub);
       const db = await openLogFile(o.db);

@@ -58,7 +58,10 @@ const COLUMNS: Array<keyof Omit<IndexColumns, 'seq'>> = ['at', 'type', 'op', 'ma
  * @example
  * verifyLog(db); // { ok: true, entries: 341, size: 341, chain: '9f2c...', bad: null, chainAt: null }
  */
-export function verifyLog(db: BetterSqlite3.Database, opts: { chainAt?: number; onProgress?: (seq: number, total: number) => void } = {}): LogVerification {
+export function verifyLog(
+  db: BetterSqlite3.Database,
+  opts: { chainAt?: number; onProgress?: (seq: number, total: number) => void; /** Each good entry's leaf (hex), in order. */ onLeaf?: (seq: number, leafHex: string) => void } = {},
+): LogVerification {
   const total = (db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
   const rows = db.prepare(`SELECT seq, entry, leaf, chain, ${COLUMNS.join(', ')} FROM entries ORDER BY seq`).iterate() as IterableIterator<Row>;
   let chain = GENESIS_CHAIN;
@@ -81,6 +84,7 @@ export function verifyLog(db: BetterSqlite3.Database, opts: { chainAt?: number; 
     lastAt = row.at;
     size = row.seq;
     chain = row.chain;
+    opts.onLeaf?.(size, row.leaf);
     if (size === opts.chainAt) chainAt = { seq: size, chain };
     if (opts.onProgress && entries % 10_000 === 0) opts.onProgress(entries, total);
   }

@@ -21,3 +21,8 @@ export function leafHash(entryText: string): string {
 export function chainHash(prevChainHex: string, leafHex: string): string {
   return hash('sha256', Buffer.from(prevChainHex + leafHex, 'hex'), 'hex');
 }
+
+/** `leafHash` as 32 bytes. */
+export function leafHashBytes(entryText: string): Buffer {
+  return hash('sha256', '\u0000' + entryText, 'buffer') as unknown as Buffer;
+}

@@ -4,6 +4,7 @@ export { kyselyOver } from './query.js';
 export { EntryLog, type LogRow, type LogHead } from './log.js';
 export { SnapshotStore, type SnapshotRow } from './snapshots.js';
 export { canonicalJson, canonicalEntry } from './canonical.js';
-export { leafHash, chainHash, GENESIS_CHAIN } from './hash.js';
+export { leafHash, leafHashBytes, chainHash, GENESIS_CHAIN } from './hash.js';
+export { MerkleStore } from './tree.js';
 export { indexColumns, type IndexColumns } from './columns.js';
 export type { Database, EntriesTable, SnapshotsTable } from './schema.js';

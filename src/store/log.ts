@@ -1,7 +1,8 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { canonicalEntry } from './canonical.js';
 import { indexColumns } from './columns.js';
-import { chainHash, GENESIS_CHAIN, leafHash } from './hash.js';
+import { chainHash, GENESIS_CHAIN, leafHashBytes } from './hash.js';
+import { MerkleStore } from './tree.js';
 
 /** One stored row: the entry text as hashed, its leaf and chain hashes. */
 export interface LogRow {
@@ -32,7 +33,11 @@ export class EntryLog {
   /** Inside `immediate()`: the head as its appends left it (null before the first). Undefined outside. */
   private txHead: LogHead | null | undefined = undefined;
 
+  /** The RFC 6962 tree over the leaves, kept in each append's transaction. */
+  readonly tree: MerkleStore;
+
   constructor(readonly db: BetterSqlite3.Database) {
+    this.tree = new MerkleStore(db);
     this.insertStmt = db.prepare(
       `INSERT INTO entries (seq, entry, leaf, chain, at, type, op, machine, vm, container, mm, pasid, cause, request_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -61,14 +66,24 @@ export class EntryLog {
   append(entries: readonly Record<string, unknown>[]): LogHead {
     // Inside a transaction nobody else writes: the head is read once, then followed here.
     let { seq, chain } = this.txHead ?? this.head();
-    for (const e of entries) {
-      if (e.seq !== seq + 1) throw new Error(`bug: appending seq ${String(e.seq)} after ${seq}`);
-      const entry = canonicalEntry(e);
-      const leaf = leafHash(entry);
-      chain = chainHash(chain, leaf);
-      seq += 1;
-      const c = indexColumns(e);
-      this.insertStmt.run(seq, entry, leaf, chain, c.at, c.type, c.op, c.machine, c.vm, c.container, c.mm, c.pasid, c.cause, c.request_id);
+    const start = seq;
+    const leaves: Buffer[] = [];
+    try {
+      for (const e of entries) {
+        if (e.seq !== seq + 1) throw new Error(`bug: appending seq ${String(e.seq)} after ${seq}`);
+        const entry = canonicalEntry(e);
+        const leafBytes = leafHashBytes(entry);
+        const leaf = leafBytes.toString('hex');
+        chain = chainHash(chain, leaf);
+        seq += 1;
+        const c = indexColumns(e);
+        this.insertStmt.run(seq, entry, leaf, chain, c.at, c.type, c.op, c.machine, c.vm, c.container, c.mm, c.pasid, c.cause, c.request_id);
+        leaves.push(leafBytes);
+      }
+      this.tree.append(start, leaves);
+    } catch (err) {
+      this.tree.forget();
+      throw err;
     }
     const head = { seq, chain };
     if (this.txHead !== undefined) this.txHead = head;
@@ -100,6 +115,10 @@ export class EntryLog {
     this.txHead = null;
     try {
       return this.db.transaction(fn).immediate();
+    } catch (e) {
+      // Rolled back: the tree's cached right edge may hold leaves that were not kept.
+      this.tree.forget();
+      throw e;
     } finally {
       this.txHead = undefined;
     }

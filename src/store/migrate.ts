@@ -16,7 +16,7 @@ async function knownMigrations(): Promise<string[]> {
  * Migrations a reader can do without: a log whose only pending migrations are these is
  * read as it is (0002 adds the snapshot cache, which readers never need).
  */
-const READABLE_WITHOUT = new Set(['2026_11_25_0002_snapshots']);
+const READABLE_WITHOUT = new Set(['2026_11_25_0002_snapshots', '2026_12_02_0003_merkle_tree']);
 
 /** The migrations a file has run, and those of this code it has not. @throws StoreError for a newer schema. */
 function pendingMigrations(db: BetterSqlite3.Database, known: readonly string[], label: string): string[] {
