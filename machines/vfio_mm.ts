@@ -27,7 +27,7 @@ export const vfioMmMachine = setup({
   },
 });
 
-/** The ioasid set's rules (SEMANTICS section 2), as named pure predicates. */
+/** The ioasid set's rules (docs/kernel-behaviour.md section 2), as named pure predicates. */
 export const vfioMmGuards = {
   /** Set creation reserves the whole quota up front: `quota > capacity_avail` is -ENOSPC. */
   capacityExhausted: (quota: number, capacityAvail: number): boolean => quota > capacityAvail,

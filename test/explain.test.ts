@@ -3,6 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ReplayError } from '../src/replay/errors.js';
 import { explain, type RequestExplanation } from '../src/replay/explain.js';
+import type { PasidFacts, VmLifecycleFacts } from '../src/replay/explain/types.js';
 import { closedStory, type Story } from './replay_story.js';
 
 const s = suite('explain');
@@ -19,7 +20,8 @@ const seqOf = (reason: string, nth = 0) => story.outcomes.filter((o) => o.out.re
 const req = (seq: number) => {
   const x = explain(db, seq);
   assert.is(x.type, 'request');
-  return x as RequestExplanation & { type: 'request' };
+  // The suites read facts of several op families: the union's members, all optional.
+  return x as RequestExplanation & { type: 'request'; facts: Partial<PasidFacts & VmLifecycleFacts> };
 };
 
 s('a quota_exhausted ALLOC: the errno, the reason, and the vfio_mm at its quota just before', () => {

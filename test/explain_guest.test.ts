@@ -3,6 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { PasidCapExposure, Profile } from '../src/model/types.js';
 import { explain, type RequestExplanation } from '../src/replay/explain.js';
+import type { PasidFacts, VmLifecycleFacts } from '../src/replay/explain/types.js';
 import {
   ENABLE_DROPPED_SENTENCE, type ConfigAccessView, type GetInfoView, type VcmdReadView, type VcmdWriteView,
 } from '../src/replay/guest_view.js';
@@ -22,7 +23,8 @@ s.after(() => { for (const st of stories.values()) st.ledger.close(); });
 const req = (st: GuestStory, name: string) => {
   const x = explain(st.ledger, st.out(name).seq);
   assert.is(x.type, 'request');
-  return x as RequestExplanation & { type: 'request' };
+  // The suites read facts of several op families: the union's members, all optional.
+  return x as RequestExplanation & { type: 'request'; facts: Partial<PasidFacts & VmLifecycleFacts> };
 };
 const vcmd = (st: GuestStory, name: string) => req(st, name).guest as VcmdWriteView;
 const cfg = (st: GuestStory, name: string) => req(st, name).guest as ConfigAccessView;

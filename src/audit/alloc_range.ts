@@ -3,10 +3,10 @@ import type { Profile, RequestEntry } from '../model/types.js';
 import { isU32 } from '../uapi/bytes.js';
 import { decodePasidRequestV1 } from '../uapi/pasid_request_v1.js';
 import { decodePasidRequestV7 } from '../uapi/pasid_request_v7.js';
-import { VTD_VCMD_ALLOC_PASID, VTD_VCMD_CMD_MASK } from '../uapi/vtd_vcmd.js';
+import { VTD_HPASID_MAX, VTD_HPASID_MIN, VTD_VCMD_ALLOC_PASID, VTD_VCMD_CMD_MASK } from '../uapi/vtd_vcmd.js';
 
-/** The range QEMU's vIOMMU asks each container for on a guest's ALLOC command (SEMANTICS section 6). */
-export const VCMD_ALLOC_RANGE = Object.freeze({ min: 1, max: 0xfffff });
+/** The range QEMU's vIOMMU asks each container for on a guest's ALLOC command (docs/kernel-behaviour.md section 6). */
+export const VCMD_ALLOC_RANGE = Object.freeze({ min: VTD_HPASID_MIN, max: VTD_HPASID_MAX });
 
 /** Request ops that never allocate a PASID: an ALLOC transition under one of them is wrong (the registry's `alloc: 'never'`). */
 export const NON_ALLOCATING_OPS: ReadonlySet<string> = new Set(opsWhere((o) => o.alloc === 'never'));

@@ -16,7 +16,7 @@ export interface AuditOptions extends AuditorOptions {
 
 /**
  * Audits a log from its first entry to its head as this call starts: every invariant of
- * SEMANTICS section 8 at every position, the quota report per vm and vfio_mm, and the
+ * docs/kernel-behaviour.md section 8 at every position, the quota report per vm and vfio_mm, and the
  * kernel quirks hit; the hash chain of every row (unless `noVerify`); each request
  * re-decided against the state before it (S6); clock order (S5); snapshot digests (S7). Streams the log in chunks (entries written meanwhile by another
  * process are left for the next audit).

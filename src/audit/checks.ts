@@ -4,7 +4,7 @@ import { allocRange } from './alloc_range.js';
 import { describeVfioMm, isU32, listIds, type AuditContext } from './context.js';
 
 /**
- * The invariant checks of SEMANTICS section 8 on one entry, read against the host just
+ * The invariant checks of docs/kernel-behaviour.md section 8 on one entry, read against the host just
  * before it (`ctx.s`). They read what the log says and doubt it: `evolve` applies a
  * transition's recorded fields without asking whether the kernel could have made it.
  */

@@ -2,7 +2,7 @@ import type { RequestEntry } from '../model/types.js';
 
 /**
  * What a guest's virtual command sees as a failure although the register write itself
- * succeeds (`ret` 0): QEMU's VCRSP status (SEMANTICS section 6), recorded as the reason.
+ * succeeds (`ret` 0): QEMU's VCRSP status (docs/kernel-behaviour.md section 6), recorded as the reason.
  */
 export const VCMD_FAILURES: ReadonlySet<string> = new Set([
   'no_pasid_available', 'invalid_pasid', 'undefined_command', 'dropped_no_pas', 'dropped_in_progress',

@@ -2,7 +2,7 @@ import type { RequestEntry, TransitionEntry } from '../model/types.js';
 import { DROPPED_WRITE_REASONS, vcmdCommand, vcmdOutcome } from '../model/guest_vocab.js';
 
 /**
- * What the guests saw (SEMANTICS sections 6 and 7): their virtual commands through the
+ * What the guests saw (docs/kernel-behaviour.md sections 6 and 7): their virtual commands through the
  * vIOMMU, counted per vm by the status they read back, and their config-space accesses
  * per PCI function, with the writes vfio-pci dropped. Memory grows with the number of
  * vms and functions, not with the log.

@@ -1,12 +1,12 @@
 /**
- * The catalogue of what the audit checks: the invariants of SEMANTICS section 8, by
+ * The catalogue of what the audit checks: the invariants of docs/kernel-behaviour.md section 8, by
  * their number there, and the structural checks that make the log itself coherent
  * (ids `S1`..`S3`). Each has a stable snake_case name for machine readers.
  */
 
 /** One check of the audit. */
 export interface InvariantDef {
-  /** `1`..`8` as in SEMANTICS section 8; `S1`.. for the structural checks. */
+  /** `1`..`8` as in docs/kernel-behaviour.md section 8; `S1`.. for the structural checks. */
   id: string;
   name: string;
   /** What must hold, as one sentence. */

@@ -1,5 +1,5 @@
 /**
- * The kernel quirks the audit flags (SEMANTICS sections 2 to 4, and the guest's view of
+ * The kernel quirks the audit flags (docs/kernel-behaviour.md sections 2 to 4, and the guest's view of
  * sections 6 and 7): behaviour the kernel really has, which the model reproduces. A quirk is not a broken invariant and does
  * not fail the audit; an auditor wants to know each time one was hit.
  */

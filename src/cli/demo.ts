@@ -2,13 +2,15 @@ import type { Command } from 'commander';
 import { lstatSync } from 'node:fs';
 import { openLedger, type Ledger } from '../ledger.js';
 import type { Outcome, Request } from '../model/types.js';
+import { PASID_MAX } from '../uapi/vfio.js';
 import { CliError, intArg, printJson } from './common.js';
 import { fmtIds, fmtRet } from './format.js';
 import { removeOwnLog } from './fresh.js';
 import { busyOption } from './busy.js';
 import { hasUnsafe, safeLines, showName } from '../text/escape.js';
 
-const ALL = { min: 1, max: 0xfffff };
+/** The whole 20-bit PASID space, as the demo's ALLOCs ask for it. */
+const ALL = { min: 1, max: PASID_MAX };
 
 /** The demo's story, run against a ledger; returns the lines it tells and the outcomes. */
 export function runDemo(ledger: Ledger): { lines: string[]; outcomes: Array<{ req: Request; out: Outcome }>; denied: number | null } {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { explain, type RequestExplanation } from '../replay/explain.js';
+import { explain, type Explanation, type RequestExplanation } from '../replay/explain.js';
 import { safeLines, showName as n } from '../text/escape.js';
 import { intArg, printJson } from './common.js';
 import { fmtHex } from './format.js';
@@ -21,17 +21,28 @@ export function registerExplain(program: Command): void {
           printJson(x);
           return;
         }
-        const lines: string[] = [];
-        if (x.type === 'request') lines.push(...requestLines(x));
-        else if (x.type === 'transition') {
-          lines.push(x.summary);
-          if (x.cause) lines.push('', 'the request that caused it:', ...requestLines(x.cause).map((l) => `  ${l}`));
-        } else lines.push(x.summary);
-        process.stdout.write(safeLines(lines) + '\n');
+        process.stdout.write(explainText(x) + '\n');
       } finally {
         db.close();
       }
     });
+}
+
+/**
+ * What `explain` prints without `--json`: the explanation's lines, control characters
+ * escaped (safeLines), without the final newline. Never fails.
+ *
+ * @example
+ * explainText(explain(db, 1)); // "seq 1: the host's configuration: profile v1, ..."
+ */
+export function explainText(x: Explanation): string {
+  const lines: string[] = [];
+  if (x.type === 'request') lines.push(...requestLines(x));
+  else if (x.type === 'transition') {
+    lines.push(x.summary);
+    if (x.cause) lines.push('', 'the request that caused it:', ...requestLines(x.cause).map((l) => `  ${l}`));
+  } else lines.push(x.summary);
+  return safeLines(lines);
 }
 
 function requestLines(x: RequestExplanation): string[] {

@@ -2,7 +2,7 @@ import type { Plan } from './plan.js';
 import type { ContainerState } from './state.js';
 
 /**
- * The cascades of SEMANTICS section 3, shared by every request that tears
+ * The cascades of docs/kernel-behaviour.md section 3, shared by every request that tears
  * something down. Each step is its own transition, in the kernel's order.
  */
 

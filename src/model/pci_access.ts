@@ -1,4 +1,4 @@
-import { PCI_CFG_SPACE_SIZE, PCI_PASID_CTRL, PCI_PASID_CTRL_ENABLE } from '../uapi/pci_pasid_cap.js';
+import { PCI_CFG_SPACE_SIZE, PCI_EXT_CAP_ID, PCI_EXT_CAP_NEXT, PCI_EXT_CAP_VER, PCI_PASID_CTRL, PCI_PASID_CTRL_ENABLE } from '../uapi/pci_pasid_cap.js';
 import { PCI_CAP_ID_INVALID, type VirtConfig } from './pci_config.js';
 
 /**
@@ -140,8 +140,8 @@ export function guestEcaps(d: DeviceConfig): Array<{ id: number; version: number
   for (let loops = (d.cfgSize - PCI_CFG_SPACE_SIZE) / 4; loops > 0 && pos >= PCI_CFG_SPACE_SIZE; loops--) {
     const h = readConfig(d, pos, 4);
     if (h === 0) break;
-    if ((h & 0xffff) !== 0 || ((h >>> 16) & 0xf) !== 0) out.push({ id: h & 0xffff, version: (h >>> 16) & 0xf, offset: pos });
-    pos = (h >>> 20) & 0xffc;
+    if (PCI_EXT_CAP_ID(h) !== 0 || PCI_EXT_CAP_VER(h) !== 0) out.push({ id: PCI_EXT_CAP_ID(h), version: PCI_EXT_CAP_VER(h), offset: pos });
+    pos = PCI_EXT_CAP_NEXT(h);
   }
   return out;
 }

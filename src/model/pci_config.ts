@@ -22,6 +22,18 @@ import type { EcapSpec, PasidCapExposure, PasidCapSpec } from './types.js';
 /** `pci_config_map` value of a byte no capability claims: reads and writes go raw to the device. */
 export const PCI_CAP_ID_INVALID = 0xff;
 
+/** `pci_ext_cap_length[]`'s 0xFF: the capability's length is read from the device (`vfio_ext_cap_len`). */
+const VARIABLE_LENGTH = 0xff;
+
+/** The `next` field of an extended capability header (bits 31:20, the low two reserved): what `PCI_EXT_CAP_NEXT` reads. */
+const EXT_CAP_NEXT_FIELD = 0xffc << 20;
+/** Where that field starts in the header. */
+const EXT_CAP_NEXT_SHIFT = 20;
+/** `PCI_PASID_CAP_WIDTH` (0x1f00): the Max PASID Width field starts at bit 8 of the capability register. */
+const PASID_CAP_WIDTH_SHIFT = 8;
+/** `PCI_VNDR_HEADER_LEN(x)`: a vendor-specific capability's length, bits 31:20 of its vendor header. */
+const PCI_VNDR_HEADER_LEN = (x: number): number => x >>> 20;
+
 /**
  * `pci_ext_cap_length[]` of Linux 5.6: 0 hides the capability, 0xFF means "length read
  * from the device". Ids missing here (and ids above the table) are hidden too. PASID
@@ -29,21 +41,21 @@ export const PCI_CAP_ID_INVALID = 0xff;
  */
 const EXT_CAP_LENGTH: Readonly<Record<number, number>> = {
   0x01: 0x2c, // ERR: up to PCI_ERR_ROOT_COMMAND
-  0x02: 0xff, // VC
+  0x02: VARIABLE_LENGTH, // VC
   0x03: 12, // DSN
   0x04: 16, // PWR
-  0x08: 0xff, // MFVC
-  0x09: 0xff, // VC9
-  0x0b: 0xff, // VNDR
-  0x0d: 0xff, // ACS
+  0x08: VARIABLE_LENGTH, // MFVC
+  0x09: VARIABLE_LENGTH, // VC9
+  0x0b: VARIABLE_LENGTH, // VNDR
+  0x0d: VARIABLE_LENGTH, // ACS
   0x0e: 8, // ARI
   0x0f: 8, // ATS
   0x10: 64, // SRIOV
   0x12: 40, // MCAST (endpoint)
   0x13: 16, // PRI
-  0x15: 0xff, // REBAR
-  0x16: 0xff, // DPA
-  0x17: 0xff, // TPH
+  0x15: VARIABLE_LENGTH, // REBAR
+  0x16: VARIABLE_LENGTH, // DPA
+  0x17: VARIABLE_LENGTH, // TPH
   0x18: 8, // LTR
 };
 
@@ -79,7 +91,7 @@ function variableLength(ecap: number, epos: number, phys: Uint8Array): number | 
   switch (ecap) {
     case 0x0b: { // VNDR: length in the vendor header's bits 31:20
       const d = u32(phys, epos + 4);
-      return d === null ? null : d >>> 20;
+      return d === null ? null : PCI_VNDR_HEADER_LEN(d);
     }
     case 0x02: case 0x09: case 0x08: { // VC, VC9, MFVC
       const cap1 = u32(phys, epos + 4);
@@ -134,7 +146,7 @@ function variableLength(ecap: number, epos: number, phys: Uint8Array): number | 
 export function ecapLength(ecap: number, epos: number, phys: Uint8Array, exposure: PasidCapExposure, isVf: boolean): number | null {
   if (ecap === PCI_EXT_CAP_ID_PASID) return exposure === 'exposed' && !isVf ? PCI_EXT_CAP_PASID_SIZEOF : 0;
   const len = EXT_CAP_LENGTH[ecap] ?? 0;
-  return len === 0xff ? variableLength(ecap, epos, phys) : len;
+  return len === VARIABLE_LENGTH ? variableLength(ecap, epos, phys) : len;
 }
 
 /**
@@ -174,14 +186,14 @@ export function virtualiseConfig(phys: Uint8Array, exposure: PasidCapExposure, i
       if (prev !== null) {
         epos = PCI_EXT_CAP_NEXT(header);
         const p = u32(vconfig, prev)!;
-        setU32(vconfig, prev, ((p & ~(0xffc << 20)) | (epos << 20)) >>> 0);
+        setU32(vconfig, prev, ((p & ~EXT_CAP_NEXT_FIELD) | (epos << EXT_CAP_NEXT_SHIFT)) >>> 0);
         continue;
       }
       len = 4;
       hidden = true;
     }
     map.fill(ecap & 0xff, epos, Math.min(epos + len, cfgSize));
-    if (hidden) setU32(vconfig, epos, (u32(vconfig, epos)! & (0xffc << 20)) >>> 0);
+    if (hidden) setU32(vconfig, epos, (u32(vconfig, epos)! & EXT_CAP_NEXT_FIELD) >>> 0);
     else ecaps++;
     prev = epos;
     epos = PCI_EXT_CAP_NEXT(header);
@@ -214,7 +226,7 @@ export function buildConfigImage(spec: { pasid_cap?: PasidCapSpec; ecaps_before?
   const p = spec.pasid_cap;
   if (p) {
     const at = pasidOffsetOf(spec) + PCI_PASID_CAP;
-    const cap = (p.width << 8) | (p.exec ? PCI_PASID_CAP_EXEC : 0) | (p.priv ? PCI_PASID_CAP_PRIV : 0);
+    const cap = (p.width << PASID_CAP_WIDTH_SHIFT) | (p.exec ? PCI_PASID_CAP_EXEC : 0) | (p.priv ? PCI_PASID_CAP_PRIV : 0);
     img[at] = cap & 0xff;
     img[at + 1] = (cap >>> 8) & 0xff;
   }

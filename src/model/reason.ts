@@ -17,7 +17,7 @@ export type Reason =
   | 'group_busy' | 'group_not_in_container' | 'group_attributes_differ' | 'no_groups'
   | 'noiommu_mix' | 'noiommu_mismatch' | 'unknown_iommu_type' | 'iommu_already_set' | 'not_type1'
   | 'nesting_one_group' | 'capacity_exhausted'
-  // VFIO_IOMMU_PASID_REQUEST (SEMANTICS 4 and 5): buffer checks, then the request's own
+  // VFIO_IOMMU_PASID_REQUEST (docs/kernel-behaviour.md sections 4 and 5): buffer checks, then the request's own
   | PasidRequestV1Reason | PasidRequestV7Reason
   | 'no_iommu' | 'no_domain' | 'no_vfio_mm' | 'quota_exhausted' | 'range_exhausted' | 'pasid_zero'
   | 'not_allocated' | 'not_owner' | 'none_owned' | 'v7_ioctl'

@@ -3,6 +3,7 @@ import { NotPlainData, plainCopy, type PlainCopyOptions } from './plain_data.js'
 import { quote, quoteKey } from './quote.js';
 import { OPS, REQUEST_OPS, type FieldKind, type OpSpec, type RequestOp } from './ops/registry.js';
 import type { Request } from './types.js';
+import { PCI_CFG_SPACE_EXP_SIZE } from '../uapi/pci_pasid_cap.js';
 
 export { REQUEST_OPS };
 
@@ -34,8 +35,11 @@ export class BatchRequestError extends RequestError {
  */
 const CONFIG_OFFSET_MAX = 2 ** 40 - 1;
 
-
+/** The longest text field (a name, an actor) a request may carry, in characters: a limit of this project. */
 const MAX_TEXT = 256;
+
+/** The longest hex field, in bytes: a whole extended config space (`PCI_CFG_SPACE_EXP_SIZE`, a device's `config_hex`). */
+const MAX_HEX_BYTES = PCI_CFG_SPACE_EXP_SIZE;
 
 function check(kind: FieldKind, v: unknown): string | null {
   switch (kind) {
@@ -54,7 +58,7 @@ function check(kind: FieldKind, v: unknown): string | null {
       return typeof v === 'boolean' ? null : 'must be true or false';
     case 'hex':
       if (typeof v !== 'string' || !/^(?:[0-9a-fA-F]{2})*$/.test(v)) return 'must be hex digits, two per byte';
-      return v.length > 2 * 4096 ? 'is longer than 4096 bytes' : null;
+      return v.length > 2 * MAX_HEX_BYTES ? `is longer than ${MAX_HEX_BYTES} bytes` : null;
     case 'type':
       if (typeof v === 'string') return v.length > MAX_TEXT ? `is longer than ${MAX_TEXT} characters` : null;
       return typeof v === 'number' && Number.isInteger(v) ? null : 'must be an iommu type name or number';

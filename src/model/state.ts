@@ -5,7 +5,7 @@ import type { HostConfig } from './types.js';
 /**
  * A VMM process. `containers` are the container fds it opened, in open order.
  * `vccap`, `vcrsp` and `viommu` are its QEMU vIOMMU's virtual command registers
- * (SEMANTICS section 6): reset when the process starts.
+ * (docs/kernel-behaviour.md section 6): reset when the process starts.
  */
 export interface VmState {
   vm: string;

@@ -9,10 +9,10 @@ import type { Transition } from './transitions.js';
 
 export type { Reason } from './reason.js';
 
-/** Which revision of the VFIO PASID series the host runs (SEMANTICS sections 3-5). */
+/** Which revision of the VFIO PASID series the host runs (docs/kernel-behaviour.md sections 3-5). */
 export type Profile = 'v1' | 'v7';
 
-/** How vfio-pci shows a function's PASID capability to the guest (SEMANTICS section 7). */
+/** How vfio-pci shows a function's PASID capability to the guest (docs/kernel-behaviour.md section 7). */
 export type PasidCapExposure = 'hidden' | 'exposed';
 
 /** The host's configuration: entry 1 of every log; a log replays under it. */

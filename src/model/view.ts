@@ -15,9 +15,9 @@ export interface StateView {
   containers: Array<{ container: string; vm: string; state: string; iommu_type: string | null; groups: string[]; vfio_mm: number | null }>;
   groups: Array<{ group: string; container: string | null; iommu_backed: boolean; noiommu: boolean }>;
   vfio_mms: Array<{ vfio_mm: number; mm: string; gen: number; refs: number; quota: number; set_quota: number; held: number; pasids: number[] }>;
-  /** Each vm's vIOMMU virtual command registers (SEMANTICS section 6). */
+  /** Each vm's vIOMMU virtual command registers (docs/kernel-behaviour.md section 6). */
   viommus: Array<{ vm: string; vccap: number; vcrsp: number; state: string }>;
-  /** PCI functions: what the guest finds in their extended config space (SEMANTICS section 7). */
+  /** PCI functions: what the guest finds in their extended config space (docs/kernel-behaviour.md section 7). */
   devices: DeviceView[];
 }
 

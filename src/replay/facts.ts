@@ -3,8 +3,7 @@ import { capStart, chunks } from '../model/pci_access.js';
 import { PCI_CAP_ID_INVALID } from '../model/pci_config.js';
 import { hasIommuDomain, type HostState } from '../model/state.js';
 import { PCI_CFG_SPACE_SIZE, PCI_EXT_CAP_PASID_SIZEOF, PCI_PASID_CAP, PCI_PASID_CTRL, readPasidCtrl } from '../uapi/pci_pasid_cap.js';
-import { decodePasidRequestV1 } from '../uapi/pasid_request_v1.js';
-import { decodePasidRequestV7 } from '../uapi/pasid_request_v7.js';
+import { VTD_VCCAP_PAS } from '../uapi/vtd_vcmd.js';
 
 /**
  * The facts about the host's objects that decide a request, as plain data: what
@@ -85,39 +84,8 @@ export function lowestFree(s: HostState, min: number, max: number): number | nul
   return id < 0 ? null : id;
 }
 
-/** What a PASID request asks, from its op and arguments (or its raw struct, decoded per profile). */
-export type PasidAsk =
-  | { op: 'alloc'; min: number; max: number }
-  | { op: 'free'; pasid: number }
-  | { op: 'free'; min: number; max: number }
-  | { op: 'invalid'; reason: string };
-
 /**
- * The PASID operation a recorded request asked for (a raw struct decoded per the log's profile).
- *
- * @example
- * pasidAsk(s, { op: 'pasid_free', container: 'c1', pasid: 5 }); // { op: 'free', pasid: 5 }
- */
-export function pasidAsk(s: HostState, req: Record<string, unknown>): PasidAsk | null {
-  const num = (v: unknown) => (typeof v === 'number' ? v : 0);
-  if (req.op === 'pasid_alloc') return { op: 'alloc', min: num(req.min), max: num(req.max) };
-  if (req.op === 'pasid_free') {
-    return typeof req.pasid === 'number' ? { op: 'free', pasid: req.pasid } : { op: 'free', min: num(req.min), max: num(req.max) };
-  }
-  if (req.op !== 'pasid_request' || typeof req.hex !== 'string') return null;
-  const buf = Buffer.from(req.hex, 'hex');
-  if (s.config.profile === 'v7') {
-    const d = decodePasidRequestV7(buf);
-    if (!d.ok) return { op: 'invalid', reason: d.reason };
-    return d.op === 'alloc' ? { op: 'alloc', min: d.min, max: d.max } : { op: 'free', min: d.min, max: d.max };
-  }
-  const d = decodePasidRequestV1(buf);
-  if (!d.ok) return { op: 'invalid', reason: d.reason };
-  return d.op === 'alloc' ? { op: 'alloc', min: d.min, max: d.max } : { op: 'free', pasid: d.pasid };
-}
-
-/**
- * A vm's vIOMMU virtual command registers (SEMANTICS section 6): VCCAP (bit 0 PAS: the
+ * A vm's vIOMMU virtual command registers (docs/kernel-behaviour.md section 6): VCCAP (bit 0 PAS: the
  * guest may ask for PASIDs), VCRSP as the guest would read it, and whether a command is
  * in progress. Null for an unknown vm.
  *
@@ -126,7 +94,7 @@ export function pasidAsk(s: HostState, req: Record<string, unknown>): PasidAsk |
  */
 export function viommuFacts(s: HostState, vm: string | undefined) {
   const v = vm === undefined ? undefined : s.vms.get(vm);
-  return v ? { vm: v.vm, vccap: v.vccap, pas: (v.vccap & 1) === 1, vcrsp: v.vcrsp, state: v.viommu } : null;
+  return v ? { vm: v.vm, vccap: v.vccap, pas: (v.vccap & VTD_VCCAP_PAS) === VTD_VCCAP_PAS, vcrsp: v.vcrsp, state: v.viommu } : null;
 }
 
 /**
@@ -151,6 +119,9 @@ export function deviceFacts(s: HostState, bdf: string | undefined) {
     device_fd: c?.state === 'iommu_set',
   };
 }
+
+/** An extended capability's header: 4 bytes (id, version, next), which vfio-pci virtualises. */
+const EXT_CAP_HEADER_SIZE = 4;
 
 /** Which register of the PASID capability a byte is in. */
 export type PasidRegister = 'header' | 'capability' | 'control';
@@ -187,7 +158,7 @@ export interface ConfigAccessFacts {
 
 /**
  * Where a guest's config access lands on a function, as vfio-pci splits and routes it
- * (SEMANTICS section 7); null for an unknown bdf.
+ * (docs/kernel-behaviour.md section 7); null for an unknown bdf.
  *
  * @example
  * configAccessFacts(s, bdf, 0x14e, 2, 'write')?.chunks[0]?.handling; // 'dropped: the capability is read-only to the guest'
@@ -220,7 +191,7 @@ export function configAccessFacts(s: HostState, bdf: string | undefined, offset:
     if (region === 'standard') handling = kind === 'read' ? 'read from the hardware (standard space)' : 'dropped: the standard space is not modelled';
     else if (region === 'unclaimed') handling = kind === 'read' ? 'read raw from the hardware (no capability claims it)' : 'written raw to the hardware (no capability claims it)';
     else if (kind === 'write') handling = 'dropped: the capability is read-only to the guest';
-    else handling = pos - capStart(d.map, pos) < 4 ? "the header, from vfio-pci's virtualised copy" : 'read through to the hardware';
+    else handling = pos - capStart(d.map, pos) < EXT_CAP_HEADER_SIZE ? "the header, from vfio-pci's virtualised copy" : 'read through to the hardware';
     out.chunks.push({ offset: pos, size: n, region, pasid_register: register(pos), handling });
   }
   return out;

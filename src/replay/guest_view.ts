@@ -4,13 +4,13 @@ import type { IommuInfoMeaning, RequestEntry, TransitionEntry, TransitionEntryOf
 import { hex } from '../uapi/bytes.js';
 import { errnoName } from '../uapi/errno.js';
 import { VFIO_IOMMU_PASID_REQS, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, VFIO_IOMMU_TYPE1_INFO_CAP_NESTING } from '../uapi/iommu_info.js';
-import { decodePciExtCapHeader, PCI_PASID_CTRL_ENABLE, PCI_PASID_CTRL_EXEC, PCI_PASID_CTRL_PRIV } from '../uapi/pci_pasid_cap.js';
+import { decodePciExtCapHeader, PCI_CFG_SPACE_SIZE, PCI_PASID_CTRL_ENABLE, PCI_PASID_CTRL_EXEC, PCI_PASID_CTRL_PRIV } from '../uapi/pci_pasid_cap.js';
 import { decodeVcmd } from '../uapi/vtd_vcmd.js';
 import { vcrspFacts, type VcrspFacts } from '../model/guest_vocab.js';
 import { configAccessFacts, containerFacts, deviceFacts, viommuFacts, type ConfigAccessFacts } from './facts.js';
 
 /**
- * What a guest (or QEMU on its behalf) did and saw, for the entries of SEMANTICS
+ * What a guest (or QEMU on its behalf) did and saw, for the entries of docs/kernel-behaviour.md
  * sections 6 and 7 and for GET_INFO: the decoded register or config-space values, the
  * walk QEMU made over the vm's containers, and sentences saying it. `explain` shows it
  * beside the host facts.
@@ -208,7 +208,7 @@ function configView(s: HostState, e: RequestEntry, ts: readonly TransitionEntry[
   }
   if (!write && typeof e.value === 'number') {
     view.saw = { value: e.value, hex: hex(e.value) };
-    const headerAt = size === 4 && offset >= 0x100 && (offset === 0x100 || offset === device?.pasid_offset || access?.chunks[0]?.handling.startsWith('the header'));
+    const headerAt = size === 4 && offset >= PCI_CFG_SPACE_SIZE && (offset === PCI_CFG_SPACE_SIZE || offset === device?.pasid_offset || access?.chunks[0]?.handling.startsWith('the header'));
     if (headerAt) view.saw.header = decodePciExtCapHeader(e.value) ?? undefined;
     const h = view.saw.header;
     said.push(`the guest saw ${view.saw.hex}${h ? `: capability id ${hex(h.id)} version ${h.version}, next ${hex(h.next)}` : ''} (${[...new Set(access?.chunks.map((c) => c.handling))].join('; ')})`);

@@ -122,7 +122,7 @@ export function writePasidResultV1(buf: Uint8Array, pasid: number): boolean {
 }
 
 /**
- * Reasons {@link decodePasidRequestV1} can record, as in SEMANTICS section 4.
+ * Reasons {@link decodePasidRequestV1} can record, as in docs/kernel-behaviour.md section 4.
  * @example const r: PasidRequestV1Reason = 'both_flags'
  */
 export type PasidRequestV1Reason = 'short_buffer' | 'bad_argsz' | 'unknown_flags' | 'both_flags' | 'no_flag';
@@ -138,7 +138,7 @@ export type PasidRequestV1Decoded =
   | { ok: false; errno: number; reason: PasidRequestV1Reason };
 
 /**
- * Apply the kernel's buffer checks to a v1 request, in its order (SEMANTICS
+ * Apply the kernel's buffer checks to a v1 request, in its order (docs/kernel-behaviour.md
  * section 4, checks 2 to 7); the first failure decides:
  *
  * 2. buffer < minsz (8): -EFAULT `short_buffer` (first copy_from_user)

@@ -111,7 +111,7 @@ export type PasidRequestV7Decoded =
   | { ok: false; errno: number; reason: PasidRequestV7Reason; afterVfioMm: boolean };
 
 /**
- * Apply v7's buffer checks, in the kernel's order (SEMANTICS section 5):
+ * Apply v7's buffer checks, in the kernel's order (docs/kernel-behaviour.md section 5):
  *
  * 1. buffer < 16: -EFAULT `short_buffer` (the single copy_from_user)
  * 2. argsz < 16: -EINVAL `bad_argsz`

@@ -45,6 +45,11 @@ export const VTD_VCMD_FREE_INVALID_PASID = 2;
 const PASID_MASK = 0xfffffn;
 const U64_MAX = (1n << 64n) - 1n;
 
+/** QEMU's `VTD_HPASID_MIN`: the lowest PASID its vIOMMU asks the host for on a guest's ALLOC command. */
+export const VTD_HPASID_MIN = 1;
+/** QEMU's `VTD_HPASID_MAX` (0xFFFFF, the largest 20-bit PASID): the top of that range. */
+export const VTD_HPASID_MAX = 0xfffff;
+
 /**
  * QEMU's `VTD_VCMD_PASID_VALUE(val)`: the FREE operand, `(val >> 8) & 0xFFFFF`.
  * Returns null for a value that is not an integer in `0 .. 2^64 - 1`

@@ -62,7 +62,7 @@ function resolveAccess(s: HostState, req: { bdf: string; offset: number; size: n
 }
 
 /**
- * The guest reads `size` bytes of config space at `offset` (SEMANTICS section 7): a
+ * The guest reads `size` bytes of config space at `offset` (docs/kernel-behaviour.md section 7): a
  * hidden PASID capability is not in the chain it walks, an exposed one reads through
  * with its header virtualised. `value` is what the guest sees; nothing changes.
  *

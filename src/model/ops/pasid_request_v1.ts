@@ -12,7 +12,7 @@ const toHex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLengt
 
 /**
  * `VFIO_IOMMU_PASID_REQUEST` of v1 on a container, from the caller's buffer as given.
- * The checks run in the kernel's order (SEMANTICS section 4); the first failure decides
+ * The checks run in the kernel's order (docs/kernel-behaviour.md section 4); the first failure decides
  * what the caller sees, and the reason behind it is recorded beside the errno.
  *
  * @example

@@ -8,7 +8,7 @@ import type { ContainerState, HostState, VfioMmState } from '../state.js';
 import { resolveContainer } from './caller.js';
 
 /**
- * `VFIO_IOMMU_PASID_REQUEST` of v7 (`vfio_iommu_type1_pasid_request`, SEMANTICS section 5)
+ * `VFIO_IOMMU_PASID_REQUEST` of v7 (`vfio_iommu_type1_pasid_request`, docs/kernel-behaviour.md section 5)
  * on a container, from the caller's 16-byte buffer. The vfio core refuses an ioctl on a
  * container without a driver (-EINVAL); then the buffer checks, the vfio_mm check
  * (-EOPNOTSUPP) under the IOMMU lock, and the flag switch, in the kernel's order.

@@ -3,10 +3,10 @@ import { encodePasidRequestV1 } from '../../uapi/pasid_request_v1.js';
 import type { Reason } from '../reason.js';
 import type { VcmdTry } from '../transitions.js';
 import { encodePasidRequestV7 } from '../../uapi/pasid_request_v7.js';
-import { PASID_MAX, VFIO_IOMMU_FLAG_ALLOC_PASID, VFIO_IOMMU_FLAG_FREE_PASID, VFIO_IOMMU_PASID_ALLOC, VFIO_IOMMU_PASID_FREE } from '../../uapi/vfio.js';
+import { VFIO_IOMMU_FLAG_ALLOC_PASID, VFIO_IOMMU_FLAG_FREE_PASID, VFIO_IOMMU_PASID_ALLOC, VFIO_IOMMU_PASID_FREE } from '../../uapi/vfio.js';
 import {
   decodeVcmd, encodeVcrsp, VTD_VCMD_FREE_INVALID_PASID, VTD_VCMD_NO_AVAILABLE_PASID, VTD_VCMD_SUCCESS,
-  VTD_VCMD_UNDEFINED_CMD, VTD_VCRSP_IP,
+  VTD_HPASID_MAX, VTD_HPASID_MIN, VTD_VCMD_UNDEFINED_CMD, VTD_VCRSP_IP,
 } from '../../uapi/vtd_vcmd.js';
 import { viommuGuards } from '../../../machines/viommu.js';
 import { vmGuards } from '../../../machines/vm.js';
@@ -29,7 +29,7 @@ function runningVm(s: HostState, vm: string): VmState | Decision {
 }
 
 /**
- * The guest writes VCMD (QEMU's `vtd_handle_vcmd_write`, SEMANTICS section 6). A write
+ * The guest writes VCMD (QEMU's `vtd_handle_vcmd_write`, docs/kernel-behaviour.md section 6). A write
  * while VCCAP lacks PAS, or while a command is in progress, is dropped: logged with its
  * reason, nothing changes. Otherwise QEMU sets VCRSP.IP (`VCMD_START`), runs the command
  * through the host, and writes the response (`VCMD_DONE`):
@@ -109,11 +109,11 @@ function walk(s: HostState, v: VmState, plan: Plan, op: 'alloc' | 'free', operan
   return { ok: false, tries };
 }
 
-/** QEMU's ALLOC on one container: `[1, 0xFFFFF]` in the profile's struct. */
+/** QEMU's ALLOC on one container: `[VTD_HPASID_MIN, VTD_HPASID_MAX]` (`[1, 0xFFFFF]`) in the profile's struct. */
 function hostAlloc(s: HostState, container: string): Decision {
   return s.config.profile === 'v7'
-    ? pasidRequestV7(s, { container }, encodePasidRequestV7({ flags: VFIO_IOMMU_FLAG_ALLOC_PASID, min: 1, max: PASID_MAX }))
-    : pasidRequestV1(s, { container }, encodePasidRequestV1({ flags: VFIO_IOMMU_PASID_ALLOC, min: 1, max: PASID_MAX }), false);
+    ? pasidRequestV7(s, { container }, encodePasidRequestV7({ flags: VFIO_IOMMU_FLAG_ALLOC_PASID, min: VTD_HPASID_MIN, max: VTD_HPASID_MAX }))
+    : pasidRequestV1(s, { container }, encodePasidRequestV1({ flags: VFIO_IOMMU_PASID_ALLOC, min: VTD_HPASID_MIN, max: VTD_HPASID_MAX }), false);
 }
 
 /** QEMU's FREE on one container: v7 has only a range, so `[pasid, pasid]`. */
