@@ -104,16 +104,27 @@ export function createExploreApi(db: BetterSqlite3.Database, opts: ExploreOption
   });
   // A failed pass leaves the charts building; a state asked for reports its own error.
   out.ready.catch(() => undefined);
-  let meta: Record<string, unknown> | null = null;
+  // The names the filters offer, extended with the entries appended since the last look
+  // (a log served by `serve` grows while the explorer runs).
+  const names = { vm: new Set<string>(), container: new Set<string>(), mm: new Set<string>(), op: new Set<string>(), reason: new Set<string>() };
+  let namesTo = 0;
+  const sorted = (set: Set<string>) => [...set].sort();
 
   const routes: Record<string, (p: URLSearchParams) => unknown> = {
     meta: () => {
       const h = query.head();
-      meta ??= {
-        config: opened.config, vms: query.distinct('vm'), containers: query.distinct('container'), mms: query.distinct('mm'),
-        ops: query.distinct('op'), reasons: query.reasons(), state_every: index.every,
+      if (h !== namesTo) {
+        // Bounded like the query: past 1000 names a picker is no use, and memory stays flat.
+        const add = (set: Set<string>, vs: string[], cap: number) => { for (const v of vs) if (set.size < cap) set.add(v); };
+        for (const col of ['vm', 'container', 'mm', 'op'] as const) add(names[col], query.distinct(col, 1000, namesTo), 1000);
+        add(names.reason, query.reasons(200, namesTo), 200);
+        namesTo = h;
+      }
+      return {
+        config: opened.config, vms: sorted(names.vm), containers: sorted(names.container), mms: sorted(names.mm),
+        ops: sorted(names.op), reasons: sorted(names.reason), state_every: index.every,
+        startup_ms: Math.round(out.startupMs), head: h, first_at: atOf(opened, 1), last_at: atOf(opened, h),
       };
-      return { ...meta, startup_ms: Math.round(out.startupMs), head: h, first_at: atOf(opened, 1), last_at: atOf(opened, h) };
     },
     entries: (p) => query.page(parseFilter(p), intParam(p, 'offset', 0), intParam(p, 'limit', 100, MAX_PAGE)),
     locate: (p) => ({ offset: query.locate(parseFilter(p), intParam(p, 'seq', 1)) }),
