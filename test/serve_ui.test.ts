@@ -171,8 +171,14 @@ s('the cookie stops working once its token is revoked (and its session is droppe
   assert.is(srv.service.ui.sessionCount, before - 1);
 });
 
-s('the explorer follows the log as the server writes: head, new names, the state at the new head', async () => {
+s('the explorer follows the log as the server writes: head, new names, the state at the new head, the charts', async () => {
   const first = (await get('/ui/api/meta', { token: tok.auditor })).json;
+  let charts = (await get('/ui/api/charts', { token: tok.auditor })).json;
+  for (let i = 0; charts.building && i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    charts = (await get('/ui/api/charts', { token: tok.auditor })).json;
+  }
+  assert.not.ok(charts.held.some((h: { vm: string }) => h.vm === 'vm3'));
   assert.not.ok(first.vms.includes('vm3'));
   assert.is((await post(socket, tok.admin, setup('vm3', '0x3000', 'c3', 'g3'))).status, 200);
   const head = srv.ledger.head().seq;
@@ -186,6 +192,14 @@ s('the explorer follows the log as the server writes: head, new names, the state
   const page = (await get(`/ui/api/entries?offset=${head - 1}&limit=5`, { token: tok.auditor })).json;
   assert.is(page.total, head);
   assert.is(page.rows[0].seq, head);
+  // The charts are folded again in the background once the log has grown by a tenth.
+  for (let i = 0; charts.total !== head && i < 100; i++) {
+    charts = (await get('/ui/api/charts', { token: tok.auditor })).json;
+    if (charts.total !== head) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.is(charts.total, head);
+  const vm3 = charts.held.find((h: { vm: string }) => h.vm === 'vm3');
+  assert.is(vm3.points.at(-1).held, 2);
 });
 
 s('a browser opens /ui/?token=..., lands on /ui/ without the secret, and shows the timeline', async () => {
