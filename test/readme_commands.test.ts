@@ -13,7 +13,7 @@ import { CLI, tmpDir } from './helpers.js';
  * made the log, with the built CLI standing in for `npx pasid-ledger`. A line expects
  * exit status 0 unless its comment says `# exit N`. A line whose comment says `serves until`
  * (a server: `explore`, `serve`) must still be running after a few seconds, having printed
- * something, and must then stop with status 0 on SIGTERM. A line with a placeholder in
+ * its URL (explore, stdout) or "listening on" (serve, stderr), and must then stop with status 0 on SIGTERM. A line with a placeholder in
  * capitals (`FILE`, `DB`, `KEY`, ...) is a synopsis, not a command, and is skipped.
  */
 const s = suite('README and demo: every npx pasid-ledger command runs as written');
@@ -46,8 +46,9 @@ function run(line: string, cwd: string): { code: number | null; out: string; err
   const server = SERVES.test(line);
   const r = spawnSync('sh', ['-c', cmd], { cwd, encoding: 'utf8', timeout: server ? 5_000 : 120_000, killSignal: 'SIGTERM' });
   if (server) {
-    // Still serving when the time was up (ETIMEDOUT), having printed, and stopped cleanly on SIGTERM.
-    const served = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT' && r.stdout.length > 0;
+    // Still serving when the time was up (ETIMEDOUT), having printed (explore its URL on stdout,
+    // serve its "listening on" line on stderr), and stopped cleanly on SIGTERM.
+    const served = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT' && (r.stdout.length > 0 || /listening on/.test(r.stderr));
     return { code: served ? r.status : -1, out: r.stdout, err: r.stderr || `${line}: did not keep serving (${String(r.error)})` };
   }
   return { code: r.status, out: r.stdout, err: r.stderr };
