@@ -1,11 +1,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startExplorer, type Explorer } from '../src/explore/server.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
-import { UI_COOKIE } from '../src/server/ui.js';
+import { ServeUi, UI_COOKIE, UI_SESSION_MS } from '../src/server/ui.js';
 import { openDatabase } from '../src/store/open.js';
 import { grant, http, post } from './fixtures/http.js';
 import { tmpDir } from './helpers.js';
@@ -169,6 +171,31 @@ s('the cookie stops working once its token is revoked (and its session is droppe
   assert.is((await get('/ui/api/meta', { cookie })).status, 401);
   assert.is((await get('/ui/', { cookie })).status, 401);
   assert.is(srv.service.ui.sessionCount, before - 1);
+});
+
+s('a session ends after UI_SESSION_MS (a clock the test moves), whatever the token', async () => {
+  let now = 1_000_000;
+  const ui = new ServeUi(srv.ledger, srv.service.gate, () => now);
+  const h = createServer((req, res) => ui.handle(req, res, new URL(req.url!, 'http://x'), (status, error) => {
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ error }));
+  }));
+  await new Promise<void>((r) => h.listen(0, '127.0.0.1', r));
+  const at = `http://127.0.0.1:${(h.address() as AddressInfo).port}`;
+  try {
+    const r = await fetch(`${at}/ui/?token=${tok.auditor}`, { redirect: 'manual' });
+    assert.is(r.status, 303);
+    const cookie = r.headers.get('set-cookie')!.split(';')[0]!;
+    now += UI_SESSION_MS - 1;
+    assert.is((await fetch(`${at}/ui/api/meta`, { headers: { Cookie: cookie } })).status, 200);
+    now += 1;
+    assert.is((await fetch(`${at}/ui/api/meta`, { headers: { Cookie: cookie } })).status, 401);
+    assert.is(ui.sessionCount, 0);
+  } finally {
+    ui.close();
+    h.closeAllConnections();
+    await new Promise((r) => h.close(r));
+  }
 });
 
 s('the explorer follows the log as the server writes: head, new names, the state at the new head, the charts', async () => {
