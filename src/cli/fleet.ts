@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { writeFileSync } from 'node:fs';
 import type pg from 'pg';
 import { auditFleet } from '../fleet/audit.js';
 import { findEntries, pasidHolders } from '../fleet/find.js';
@@ -11,6 +10,8 @@ import { verifyFleet } from '../fleet/verify.js';
 import { formatText } from '../audit/format_text.js';
 import { formatHtml } from '../audit/format_html.js';
 import type { Entry } from '../model/types.js';
+import { checkOutFile, writeOutFile } from './out_file.js';
+import { jsonText, safeLines, showName } from '../text/escape.js';
 import { CliError, intArg, printJson } from './common.js';
 import { fmtEntry } from './format.js';
 import { ticker } from './open_log.js';
@@ -50,7 +51,7 @@ function hostsCommand(): Command {
         if (o.json) return printJson(rows);
         const lines = [['host', 'entries', 'head seq', 'last entry at', 'last shipped', 'seen', 'lag'].join('\t')];
         for (const [i, r] of rows.entries()) lines.push([r.host, r.entries, r.head_seq, r.head_at ?? '-', ago(hosts[i]!.shipped_at), ago(hosts[i]!.seen_at), r.lag].join('\t'));
-        process.stdout.write(lines.join('\n') + '\n');
+        process.stdout.write(safeLines(lines) + '\n');
       });
     });
 }
@@ -63,7 +64,8 @@ function auditCommand(): Command {
     .option(...PG_OPT)
     .option('--host <name>', 'only this host (text and html then add its full audit)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'csv', 'html']).default('text'))
-    .option('--out <file>', 'write the report to this file instead of stdout')
+    .option('--out <file>', 'write the report to this file instead of stdout (an existing file only with --force)')
+    .option('--force', 'with --out: replace an existing file')
     .addHelpText('after', `
 Exit status: 0 every invariant holds on every host, 1 at least one is broken (or a host's
 log cannot be audited), 2 bad input or unusable database.
@@ -71,7 +73,9 @@ log cannot be audited), 2 bad input or unusable database.
 json: {format, version, ok, hosts, entries, violations[], quota_denials[], quirks[],
 reports[] (each host's full audit as "audit --format json" prints it)}.
 csv sections: ${Object.entries(FLEET_CSV_SECTIONS).map(([k, v]) => `${k}: ${v.join(',')}`).join('; ')}`)
-    .action(async (o: { pg?: string; host?: string; format: Format; out?: string }) => {
+    .action(async (o: { pg?: string; host?: string; format: Format; out?: string; force?: boolean }) => {
+      const outOpts = { force: o.force ?? false };
+      if (o.out !== undefined) checkOutFile(o.out, outOpts);
       const host = o.host === undefined ? undefined : hostName(o.host);
       const report = await withFleet(o.pg, async (c) => {
         const total = (await listHosts(c, host)).reduce((s, h) => s + h.head_seq, 0);
@@ -85,18 +89,14 @@ csv sections: ${Object.entries(FLEET_CSV_SECTIONS).map(([k, v]) => `${k}: ${v.jo
       if (host !== undefined && report.hosts === 0) throw new CliError(`host ${host} is not in the fleet store`);
       const one = host !== undefined ? report.reports[0]?.report ?? null : null;
       let text: string;
-      if (o.format === 'json') text = JSON.stringify(report, null, 2) + '\n';
+      if (o.format === 'json') text = jsonText(report, 2) + '\n';
       else if (o.format === 'csv') text = formatFleetCsv(report);
       else if (o.format === 'html') text = one ? formatHtml(one) : formatFleetHtml(report);
-      else text = formatFleetText(report) + (one ? `\nHost ${host}:\n${formatText(one)}` : '');
+      else text = safeLines((formatFleetText(report) + (one ? `\nHost ${host}:\n${formatText(one)}` : '')).split('\n'));
       if (o.out === undefined) process.stdout.write(text);
       else {
-        try {
-          writeFileSync(o.out, text);
-        } catch (e) {
-          throw new CliError(`cannot write ${o.out}: ${(e as Error).message}`);
-        }
-        process.stdout.write(`${report.ok ? 'every invariant holds on every host' : `${new Set(report.violations.map((v) => v.host)).size} host(s) with violations`} (${report.hosts} hosts, ${report.entries} entries); ${o.format} report written to ${o.out}\n`);
+        await writeOutFile(o.out, text, outOpts);
+        process.stdout.write(`${report.ok ? 'every invariant holds on every host' : `${new Set(report.violations.map((v) => v.host)).size} host(s) with violations`} (${report.hosts} hosts, ${report.entries} entries); ${o.format} report written to ${showName(o.out)}\n`);
       }
       process.exitCode = report.ok ? 0 : 1;
     });
@@ -132,7 +132,7 @@ function findCommand(): Command {
           const lines = holders.map((h) => h.held
             ? `host ${h.host}: PASID ${h.pasid} held by vfio_mm #${h.vfio_mm} (mm ${h.mm}${h.vm ? `, vm ${h.vm}` : ''}, container ${h.container}) since seq ${h.seq} at ${h.at}`
             : `host ${h.host}: PASID ${h.pasid} free since seq ${h.seq} at ${h.at}`);
-          process.stdout.write((lines.length ? lines.join('\n') : `no host had PASID ${o.pasid} by ${at}`) + '\n');
+          process.stdout.write((lines.length ? safeLines(lines) : `no host had PASID ${o.pasid} by ${at}`) + '\n');
           return;
         }
         const q = o.vm !== undefined ? { vm: o.vm } : o.mm !== undefined ? { mm: o.mm } : { pasid: o.pasid! };
@@ -140,7 +140,7 @@ function findCommand(): Command {
         if (o.json) return printJson({ ...r, entries: r.entries.map((e) => ({ host: e.host, seq: e.seq, at: e.at, entry: JSON.parse(e.entry) as unknown })) });
         const lines = r.entries.map((e) => `${e.host}  ${fmtEntry(JSON.parse(e.entry) as Entry).trimStart()}`);
         if (r.truncated) lines.push(`(more than ${o.limit} entries: raise --limit)`);
-        process.stdout.write((lines.length ? lines.join('\n') : 'no entry found') + '\n');
+        process.stdout.write((lines.length ? safeLines(lines) : 'no entry found') + '\n');
       });
     });
 }
@@ -171,7 +171,7 @@ function verifyCommand(): Command {
           ? `host ${v.host}: ok, ${v.entries} entries, chain head ${v.chain}${v.checkpoints ? `, ${v.checkpoints} checkpoint(s) good` : ''}`
           : `host ${v.host}: seq ${v.bad!.seq} is bad: ${v.bad!.problem}`);
         lines.push(ok ? `ok: ${all.length} host(s) check out` : `${all.filter((v) => !v.ok).length} of ${all.length} host(s) bad`);
-        process.stdout.write(lines.join('\n') + '\n');
+        process.stdout.write(safeLines(lines) + '\n');
       }
       process.exitCode = ok ? 0 : 1;
     });

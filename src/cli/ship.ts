@@ -3,6 +3,7 @@ import { hostName } from '../fleet/host_name.js';
 import { connectPg, kyselyPg, migratePg, redactUrl } from '../fleet/pg.js';
 import { followLog, shipLog, ShipRefused, type ShipResult } from '../fleet/ship.js';
 import { CliError, intArg, printJson } from './common.js';
+import { escapeControls } from '../text/escape.js';
 import { openLogFile } from './open_log.js';
 import { progress } from './progress.js';
 
@@ -71,7 +72,7 @@ export function registerShip(program: Command): void {
             try {
               r = await followLog(db, c, {
                 host, batch: o.batch, intervalMs: Math.max(10, o.interval), signal: ac.signal,
-                onShip: (x) => { if (!o.json) process.stdout.write(summary(x) + '\n'); },
+                onShip: (x) => { if (!o.json) process.stdout.write(escapeControls(summary(x)) + '\n'); },
               });
             } finally {
               process.off('SIGINT', stop);
@@ -91,7 +92,7 @@ export function registerShip(program: Command): void {
             (bar as ReturnType<typeof progress> | null)?.done();
           }
           if (o.json) printJson(r);
-          else if (!o.follow || r.shipped + r.skipped === 0) process.stdout.write(summary(r) + '\n');
+          else if (!o.follow || r.shipped + r.skipped === 0) process.stdout.write(escapeControls(summary(r)) + '\n');
         } catch (e) {
           if (e instanceof ShipRefused) {
             process.stderr.write(`pasid-ledger: ${e.message}\n`);

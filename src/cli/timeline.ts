@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { safeLines, showName as n } from '../text/escape.js';
+import { jsonText, safeLines, showName as n } from '../text/escape.js';
 import { streamVmTimeline, timeline, type GuestActivity, type Timeline, type TimelineSubject } from '../replay/timeline.js';
 import type { Entry } from '../model/types.js';
 import { CliError, intArg, printJson } from './common.js';
@@ -56,13 +56,13 @@ async function streamVm(db: Parameters<typeof streamVmTimeline>[0], vm: string, 
   };
   let first = true;
   const each = (e: Entry) => {
-    buf += json ? `${first ? '' : ','}\n    ${JSON.stringify(e)}` : `${fmtEntry(e)}\n`;
+    buf += json ? `${first ? '' : ','}\n    ${jsonText(e)}` : `${fmtEntry(e)}\n`;
     first = false;
     flush();
   };
   const { entry_count: n, ...summary } = sum;
   if (json) {
-    const head = JSON.stringify(summary, null, 2);
+    const head = jsonText(summary, 2);
     buf += `${head.slice(0, head.lastIndexOf('}')).trimEnd()},\n  "entries": [`;
   } else buf += [...summaryLines({ ...summary, entries: [] }, n), '', ''].join('\n');
   await streamVmTimeline(db, vm, each);

@@ -3,6 +3,7 @@ import { openLedger } from '../ledger.js';
 import { TOKEN_ROLES, TokenBook, type TokenRole } from '../model/token.js';
 import { tokenRows } from '../store/token_rows.js';
 import { CliError, openExisting, printJson } from './common.js';
+import { showName } from '../text/escape.js';
 import { existsSync } from 'node:fs';
 
 export function registerToken(program: Command): void {
@@ -39,7 +40,7 @@ export function registerToken(program: Command): void {
         const list = book.list().map((t) => ({ token: t.token, role: t.role, vm: t.vm, added: t.added, revoked: t.revoked }));
         if (o.json) return printJson(list);
         if (list.length === 0) process.stdout.write('no tokens\n');
-        for (const t of list) process.stdout.write(`${t.token}  ${t.role}${t.vm !== null ? ` ${t.vm}` : ''}  granted at seq ${t.added}${t.revoked !== null ? `  revoked at seq ${t.revoked}` : ''}\n`);
+        for (const t of list) process.stdout.write(`${t.token}  ${t.role}${t.vm !== null ? ` ${showName(t.vm)}` : ''}  granted at seq ${t.added}${t.revoked !== null ? `  revoked at seq ${t.revoked}` : ''}\n`);
       } finally {
         ledger.close();
       }

@@ -1,4 +1,6 @@
 import Table from 'cli-table3';
+import { csvCell } from '../audit/format_csv.js';
+import { escapeControls } from '../text/escape.js';
 import type { FleetAuditReport } from './audit.js';
 
 const plain = { head: [] as string[], border: [] as string[] };
@@ -49,10 +51,6 @@ export function formatFleetText(r: FleetAuditReport): string {
   return out.join('\n');
 }
 
-function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 /** The columns of `fleet audit --format csv`, section by section (first cell: the section). */
 export const FLEET_CSV_SECTIONS = Object.freeze({
@@ -82,7 +80,8 @@ export function formatFleetCsv(r: FleetAuditReport): string {
   return lines.join('\n');
 }
 
-const esc = (v: unknown) => String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** HTML-escaped, control characters made visible (the audit report's rule). */
+const esc = (v: unknown) => escapeControls(String(v ?? '')).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function htmlTable(head: string[], rows: unknown[][]): string {
   return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
@@ -99,7 +98,7 @@ function htmlTable(head: string[], rows: unknown[][]): string {
 export function formatFleetHtml(r: FleetAuditReport): string {
   const verdict = r.ok ? `Every invariant holds on every host (${r.hosts} hosts, ${r.entries} entries).` : `${new Set(r.violations.map((v) => v.host)).size} of ${r.hosts} hosts with violations (${r.entries} entries).`;
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>pasid-ledger fleet audit</title>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"><title>pasid-ledger fleet audit</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin:0 0 1.5em}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}.bad{color:#b00}</style></head>
 <body><h1>pasid-ledger fleet audit</h1>
 <p class="${r.ok ? 'ok' : 'bad'}" id="verdict">${esc(verdict)}</p>

@@ -54,7 +54,8 @@ export async function* hostRows(c: pg.Client, host: string, to: number, chunk = 
 }
 
 /** [seq, entry, type, cause, at] of a row: what the audit reads. */
-export type AuditRow = [number, string, string, number | null, string];
+/** seq, entry, type, cause, at, leaf, chain. */
+export type AuditRow = [number, string, string, number | null, string, string, string];
 
 /**
  * As {@link hostRows}, with only what the audit needs, as arrays (cheaper to decode).
@@ -64,8 +65,8 @@ export type AuditRow = [number, string, string, number | null, string];
  */
 export async function* auditRows(c: pg.Client, host: string, to: number, chunk = 10_000): AsyncGenerator<AuditRow[]> {
   const read = (after: number) => c.query<AuditRow>({
-    name: 'pasid-ledger-audit-rows',
-    text: 'SELECT seq, entry, type, cause, at FROM entries WHERE host = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4',
+    name: 'pasid-ledger-audit-rows-2',
+    text: 'SELECT seq, entry, type, cause, at, leaf, chain FROM entries WHERE host = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4',
     values: [host, after, to, chunk],
     rowMode: 'array',
   });
