@@ -14,7 +14,7 @@ import { startPgCluster, type PgCluster } from './support/pg_cluster.js';
  * made the log, with the built CLI standing in for `npx pasid-ledger`. A line expects
  * exit status 0 unless its comment says `# exit N`. A line whose comment says `serves until`
  * (a server: `explore`, `serve`) must still be running after a few seconds, having printed
- * something, and must then stop with status 0 on SIGTERM. A line with a placeholder in
+ * its URL (explore, stdout) or "listening on" (serve, stderr), and must then stop with status 0 on SIGTERM. A line with a placeholder in
  * capitals (`FILE`, `DB`, `KEY`, ...) is a synopsis, not a command, and is skipped.
  */
 const s = suite('README and demo: every npx pasid-ledger command runs as written');

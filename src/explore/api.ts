@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { evolve } from '../model/evolve.js';
+import { emptyState } from '../model/state.js';
 import type { Entry } from '../model/types.js';
 import { viewState } from '../model/view.js';
 import { diff } from '../replay/diff.js';
@@ -104,16 +105,40 @@ export function createExploreApi(db: BetterSqlite3.Database, opts: ExploreOption
   });
   // A failed pass leaves the charts building; a state asked for reports its own error.
   out.ready.catch(() => undefined);
-  let meta: Record<string, unknown> | null = null;
+  // A log that grows (under `serve`) gets its charts folded again, in slices, once it has
+  // grown by a tenth since the last fold: the answer meanwhile is the last fold (its
+  // `total` says how far it goes), and the work stays proportional to what was appended.
+  let chartsPass = false;
+  const refreshCharts = () => {
+    if (!chartsView || chartsPass || stopped) return;
+    const to = opened.log.head().seq;
+    const built = chartsView.total;
+    if (to <= built || (to - built) * 10 < built) return;
+    chartsPass = true;
+    foldCharts(opened, to, () => stopped).then((v) => { chartsView = v; }, () => undefined).finally(() => { chartsPass = false; });
+  };
+
+  // The names the filters offer, extended with the entries appended since the last look
+  // (a log served by `serve` grows while the explorer runs).
+  const names = { vm: new Set<string>(), container: new Set<string>(), mm: new Set<string>(), op: new Set<string>(), reason: new Set<string>() };
+  let namesTo = 0;
+  const sorted = (set: Set<string>) => [...set].sort();
 
   const routes: Record<string, (p: URLSearchParams) => unknown> = {
     meta: () => {
       const h = query.head();
-      meta ??= {
-        config: opened.config, vms: query.distinct('vm'), containers: query.distinct('container'), mms: query.distinct('mm'),
-        ops: query.distinct('op'), reasons: query.reasons(), state_every: index.every,
+      if (h !== namesTo) {
+        // Bounded like the query: past 1000 names a picker is no use, and memory stays flat.
+        const add = (set: Set<string>, vs: string[], cap: number) => { for (const v of vs) if (set.size < cap) set.add(v); };
+        for (const col of ['vm', 'container', 'mm', 'op'] as const) add(names[col], query.distinct(col, 1000, namesTo), 1000);
+        add(names.reason, query.reasons(200, namesTo), 200);
+        namesTo = h;
+      }
+      return {
+        config: opened.config, vms: sorted(names.vm), containers: sorted(names.container), mms: sorted(names.mm),
+        ops: sorted(names.op), reasons: sorted(names.reason), state_every: index.every,
+        startup_ms: Math.round(out.startupMs), head: h, first_at: atOf(opened, 1), last_at: atOf(opened, h),
       };
-      return { ...meta, startup_ms: Math.round(out.startupMs), head: h, first_at: atOf(opened, 1), last_at: atOf(opened, h) };
     },
     entries: (p) => query.page(parseFilter(p), intParam(p, 'offset', 0), intParam(p, 'limit', 100, MAX_PAGE)),
     locate: (p) => ({ offset: query.locate(parseFilter(p), intParam(p, 'seq', 1)) }),
@@ -129,7 +154,10 @@ export function createExploreApi(db: BetterSqlite3.Database, opts: ExploreOption
       return explain(db, seq, { stateAt: (n) => index.copyAt(n) });
     },
     diff: (p) => diff(db, { seq: pointParam(opened, p, 'from', null) }, { seq: pointParam(opened, p, 'to', null) }, { stateAt: (n) => index.copyAt(n) }),
-    charts: () => chartsView ?? { building: true, built_to: index.builtTo, head },
+    charts: () => {
+      refreshCharts();
+      return chartsView ?? { building: true, built_to: index.builtTo, head };
+    },
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): boolean => {
@@ -179,6 +207,24 @@ function foldTail(opened: OpenedLog, index: StateIndex, head: number, charts: Ex
     evolve(s, e);
     charts.entry(s, e);
   }
+}
+
+/** The charts of entries 1..`to`, folded afresh from the empty host in slices between requests. */
+async function foldCharts(opened: OpenedLog, to: number, stopped: () => boolean): Promise<ChartsView> {
+  const charts = new ExploreCharts(to, opened.config.capacity);
+  const s = emptyState(opened.config);
+  while (s.seq < to) {
+    await new Promise((r) => setImmediate(r));
+    if (stopped()) throw new Error('the explorer was closed');
+    const from = s.seq;
+    for (const row of opened.log.range(from, Math.min(to, from + BUILD_SLICE))) {
+      const e = JSON.parse(row.entry) as Entry;
+      evolve(s, e);
+      charts.entry(s, e);
+    }
+    if (s.seq === from) throw new Error(`the log has no entry after seq ${from}`);
+  }
+  return charts.view();
 }
 
 function atOf(opened: OpenedLog, seq: number): string | null {

@@ -204,15 +204,15 @@ export class TimelineQuery {
     return (this.db.prepare(`SELECT count(*) AS n FROM entries ${w.sql}${w.sql ? ' AND' : ' WHERE'} seq < ?`).get(...w.args, seq) as { n: number }).n;
   }
 
-  /** The distinct values of a name column, for the filters' pickers (at most `limit`). */
-  distinct(col: 'vm' | 'container' | 'mm' | 'op', limit = 1000): string[] {
-    const rows = this.db.prepare(`SELECT DISTINCT ${col} AS v FROM entries WHERE ${col} IS NOT NULL ORDER BY ${col} LIMIT ?`).all(limit) as Array<{ v: string }>;
+  /** The distinct values of a name column in the entries after seq `after`, for the filters' pickers (at most `limit`). */
+  distinct(col: 'vm' | 'container' | 'mm' | 'op', limit = 1000, after = 0): string[] {
+    const rows = this.db.prepare(`SELECT DISTINCT ${col} AS v FROM entries WHERE ${col} IS NOT NULL AND seq > ? ORDER BY ${col} LIMIT ?`).all(after, limit) as Array<{ v: string }>;
     return rows.map((r) => r.v);
   }
 
-  /** The reasons recorded on refused requests (a scan of the requests; at most `limit`). */
-  reasons(limit = 200): string[] {
-    const rows = this.db.prepare("SELECT DISTINCT json_extract(entry, '$.reason') AS v FROM entries WHERE type = 'request' AND json_extract(entry, '$.reason') IS NOT NULL LIMIT ?").all(limit) as Array<{ v: string }>;
+  /** The reasons recorded on refused requests after seq `after` (a scan of those requests; at most `limit`). */
+  reasons(limit = 200, after = 0): string[] {
+    const rows = this.db.prepare("SELECT DISTINCT json_extract(entry, '$.reason') AS v FROM entries WHERE seq > ? AND type = 'request' AND json_extract(entry, '$.reason') IS NOT NULL LIMIT ?").all(after, limit) as Array<{ v: string }>;
     return rows.map((r) => String(r.v)).sort();
   }
 }

@@ -21,10 +21,22 @@ export class TokenGate {
   authenticate(req: IncomingMessage): TokenRecord | null {
     const h = req.headers.authorization;
     if (typeof h !== 'string') return null;
-    const m = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(h.trim());
-    if (!m) return null;
+    const m = /^Bearer (.*)$/.exec(h.trim());
+    return m ? this.bySecret(m[1]!) : null;
+  }
+
+  /** The valid token whose secret this is, or null (a malformed secret is simply not valid). */
+  bySecret(secret: string): TokenRecord | null {
+    if (!/^[A-Za-z0-9_-]{1,200}$/.test(secret)) return null;
     this.refresh();
-    return this.book.bySha256(tokenSha256(m[1]!));
+    return this.book.bySha256(tokenSha256(secret));
+  }
+
+  /** The token with this id while it is valid (granted and not revoked), as the log says now. */
+  validById(id: string): TokenRecord | null {
+    this.refresh();
+    const r = this.book.get(id);
+    return r && r.revoked === null ? r : null;
   }
 
   /** Every token the log granted. */

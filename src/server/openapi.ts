@@ -29,7 +29,9 @@ const ERROR_TEXT: Record<number, string> = {
   401: 'no valid token (missing, unknown or revoked)',
   403: 'the token may not make this request; nothing was written',
   404: 'no such resource',
+  405: 'the method is not answered here (the explorer: GET and HEAD only)',
   413: 'the body is over --max-body',
+  501: 'not available yet (the explorer\'s evidence bundle)',
   503: 'the server is shutting down, or the commit failed (nothing of it was written)',
 };
 const bearer = [{ bearer: [] }];
@@ -81,7 +83,13 @@ export function openApiDocument(): Record<string, any> {
       description: 'The host\'s PASID authority over HTTP/1.1 + JSON on a Unix domain socket. See docs/http-api.md.',
     },
     servers: [{ url: 'http://localhost', description: 'over the Unix socket: curl --unix-socket PATH http://localhost/...' }],
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a token from `pasid-ledger token add`' } }, schemas },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'a token from `pasid-ledger token add`' },
+        uiSession: { type: 'apiKey', in: 'cookie', name: 'pasid_ui', description: 'the session `GET /ui/?token=SECRET` sets (an admin or auditor token); /ui/ only' },
+      },
+      schemas,
+    },
     security: bearer,
     paths: {
       '/v1/requests': {
@@ -139,6 +147,26 @@ export function openApiDocument(): Record<string, any> {
       },
       '/metrics': {
         get: { summary: 'Prometheus metrics (admin, auditor)', responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors(401, 403) } },
+      },
+      '/ui/': {
+        get: {
+          summary: 'The incident explorer\'s app (admin, auditor); with ?token=SECRET, a session cookie and a redirect without it',
+          security: [{ bearer: [] }, { uiSession: [] }, {}],
+          parameters: [{ name: 'token', in: 'query', required: false, schema: { type: 'string' }, description: 'an admin or auditor secret, traded for an HttpOnly, SameSite=Strict session cookie (Path=/ui/)' }],
+          responses: {
+            200: { description: 'the single-page app', content: { 'text/html': { schema: { type: 'string' } } } },
+            303: { description: 'after ?token=: Set-Cookie pasid_ui=ID and Location without token' },
+            ...errors(401, 403, 503),
+          },
+        },
+      },
+      '/ui/api/{name}': {
+        get: {
+          summary: 'The incident explorer\'s JSON API (admin, auditor): meta, entries, locate, state, explain, diff, charts, evidence (docs/explorer.md)',
+          security: [{ bearer: [] }, { uiSession: [] }],
+          parameters: [{ name: 'name', in: 'path', required: true, schema: { enum: ['meta', 'entries', 'locate', 'state', 'explain', 'diff', 'charts', 'evidence'] } }],
+          responses: { 200: { description: 'as docs/explorer.md describes', content: json({ type: 'object' }) }, ...errors(400, 401, 403, 404, 405, 501) },
+        },
       },
     },
   };

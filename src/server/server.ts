@@ -139,6 +139,7 @@ async function stop(service: PasidService, servers: Server[], ledger: Ledger, so
   // What was accepted is committed and answered before anything closes.
   await service.committer.drain();
   service.followers.endAll();
+  service.ui.close();
   await new Promise((r) => setImmediate(r));
   for (const s of servers) s.closeIdleConnections();
   const grace = setTimeout(() => { for (const s of servers) s.closeAllConnections(); }, 2000);

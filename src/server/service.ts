@@ -9,6 +9,7 @@ import { CommitFailed, RefusedError, type CommitInfo, type Committer } from './c
 import { Followers } from './follow.js';
 import { ServerMetrics } from './metrics.js';
 import { outcomeView } from './outcome.js';
+import { ServeUi } from './ui.js';
 import type { WireItem } from './wire.js';
 
 /** Entries per page when streaming `GET /v1/entries`. */
@@ -22,6 +23,8 @@ export class PasidService {
   readonly gate: TokenGate;
   readonly metrics: ServerMetrics;
   readonly followers: Followers;
+  /** The incident explorer under /ui/ (admin and auditor tokens). */
+  readonly ui: ServeUi;
   /** Set on SIGTERM/SIGINT: new requests get 503. */
   stopping = false;
 
@@ -29,6 +32,7 @@ export class PasidService {
     this.gate = new TokenGate(ledger);
     this.metrics = new ServerMetrics(ledger);
     this.followers = new Followers(ledger);
+    this.ui = new ServeUi(ledger, this.gate);
   }
 
   /** After each group commit: metrics, and entry streams woken. */
@@ -52,6 +56,8 @@ export class PasidService {
     const method = req.method ?? 'GET';
     if (this.stopping) return this.fail(res, 503, 'the server is shutting down', 'stopping');
     if (path === '/healthz' && method === 'GET') return send(res, 200, { ok: true, seq: this.ledger.head().seq });
+    // The explorer authenticates its own way too (a session cookie a browser sends).
+    if (this.ui.owns(path)) return this.ui.handle(req, res, url, (status, error, why) => this.fail(res, status, error, why));
     const who = this.gate.authenticate(req);
     if (!who) {
       res.setHeader('WWW-Authenticate', 'Bearer');
