@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { configOfLog } from './model/config_entry.js';
 import { types } from 'node:util';
 import { CONFIG_KEYS, configConflicts, resolveConfig, type ConfigOptions } from './config.js';
 import { decide } from './model/decide.js';
@@ -498,11 +499,7 @@ function optionsProblem(opts: LedgerOptions): string | null {
 
 /** The log's configuration: entry 1, written now if the log is empty. */
 export function readConfig(log: EntryLog): HostConfig | null {
-  const row = log.row(1);
-  if (!row) return null;
-  const e = JSON.parse(row.entry) as ConfigEntry;
-  const { profile, pasid_bits, capacity, pasid_quota, pasid_cap_exposure } = e;
-  return { profile, pasid_bits, capacity, pasid_quota, pasid_cap_exposure };
+  return configOfLog(log);
 }
 
 function readOrWriteConfig(log: EntryLog, wanted: HostConfig, opts: ConfigOptions, clock: () => Date, path: string): HostConfig {

@@ -1,9 +1,9 @@
+import { ChainStep } from '../store/chain.js';
 import { evolve } from '../model/evolve.js';
-import { chainHash, GENESIS_CHAIN, leafHash } from '../store/hash.js';
 import { encodeState, SNAPSHOT_FORMAT, stateDigest } from '../snapshot/codec.js';
 import { DecisionCheck } from './decided.js';
 import { emptyState, type HostState } from '../model/state.js';
-import type { ConfigEntry, Entry, HostConfig, RequestEntry, SnapshotEntry, TransitionEntry } from '../model/types.js';
+import type { Entry, HostConfig, RequestEntry, SnapshotEntry, TransitionEntry } from '../model/types.js';
 import { CapacityBook } from './capacity_book.js';
 import {
   CASCADE_OPS, checkAlloc, checkFree, checkParamActor, checkPasidField, checkQuotaRequestActor, checkRefs, checkRelease, checkWithinQuota,
@@ -65,7 +65,7 @@ export class Auditor {
   private lastAt: string | null = null;
   private lastSeq = 0;
   /** The chain recomputed up to the last row (S4), and whether rows were given with their hashes. */
-  private chain = GENESIS_CHAIN;
+  private readonly chain = new ChainStep();
   private chainChecked = true;
   /** The `at` of the previous entry (S5). */
   private prevAt = '';
@@ -98,12 +98,10 @@ export class Auditor {
   entry(seq: number, text: string, hashes?: { leaf: string; chain: string }): void {
     this.counts.entries += 1;
     if (hashes) {
-      const leaf = leafHash(text);
-      const chain = chainHash(this.chain, leaf);
-      if (leaf !== hashes.leaf) this.ctx.findings.report('S4', { seq, at: null, detail: `the entry text does not hash to the row's leaf: the text was edited (or the leaf replaced) after it was written` });
-      else if (chain !== hashes.chain) this.ctx.findings.report('S4', { seq, at: null, detail: `the row's chain does not follow from the entries before it (an entry before it was changed, removed or reordered, or this chain was replaced)` });
-      // Go on from the stored chain: one bad row is one finding, not one per row after it.
-      this.chain = hashes.chain;
+      // The step goes on from the stored chain: one bad row is one finding, not one per row after it.
+      const bad = this.chain.check({ entry: text, leaf: hashes.leaf, chain: hashes.chain });
+      if (bad?.what === 'leaf') this.ctx.findings.report('S4', { seq, at: null, detail: `the entry text does not hash to the row's leaf: the text was edited (or the leaf replaced) after it was written` });
+      else if (bad) this.ctx.findings.report('S4', { seq, at: null, detail: `the row's chain does not follow from the entries before it (an entry before it was changed, removed or reordered, or this chain was replaced)` });
     } else this.chainChecked = false;
     if (seq !== this.lastSeq + 1) {
       this.structural(seq, null, seq > this.lastSeq + 1 ? `entries ${this.lastSeq + 1}..${seq - 1} are missing` : `seq ${seq} comes after seq ${this.lastSeq}`);
@@ -408,15 +406,4 @@ export class Auditor {
   }
 }
 
-/**
- * The configuration an entry-1 object carries, or null when it is not a configuration entry.
- *
- * @example
- * configOf(JSON.parse(log.row(1)!.entry)); // { profile: 'v1', pasid_bits: 20, ... }
- */
-export function configOf(e: unknown): HostConfig | null {
-  const c = e as Partial<ConfigEntry> | null;
-  if (!c || c.type !== 'config' || (c.profile !== 'v1' && c.profile !== 'v7')) return null;
-  if (typeof c.pasid_bits !== 'number' || typeof c.capacity !== 'number' || typeof c.pasid_quota !== 'number') return null;
-  return { profile: c.profile, pasid_bits: c.pasid_bits, capacity: c.capacity, pasid_quota: c.pasid_quota, pasid_cap_exposure: c.pasid_cap_exposure ?? 'hidden' };
-}
+export { configOf } from '../model/config_entry.js';

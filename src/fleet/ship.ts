@@ -1,7 +1,8 @@
+import { ChainStep } from '../store/chain.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import { exportRows, storedCheckpoints, type ExportRow } from '../store/export_rows.js';
-import { chainHash, GENESIS_CHAIN, leafHash } from '../store/hash.js';
+import { GENESIS_CHAIN } from '../store/hash.js';
 import { EntryLog, type LogHead } from '../store/log.js';
 import { FleetError } from './pg.js';
 
@@ -98,14 +99,13 @@ async function refuse(c: pg.Client, host: string, log: EntryLog, pgSeq: number):
 
 /** Recomputes leaf and chain of each row from its text; a local row that does not hash as stored is not shipped. */
 function recompute(host: string, rows: ExportRow[], prevChain: string, from: number): void {
-  let chain = prevChain;
+  const step = new ChainStep(prevChain);
   let expect = from + 1;
   for (const r of rows) {
     if (r.seq !== expect) throw new ShipRefused(host, expect, 'the local log has no such entry (run "pasid-ledger verify")');
-    const leaf = leafHash(r.entry);
-    chain = chainHash(chain, leaf);
-    if (leaf !== r.leaf || chain !== r.chain) {
-      throw new ShipRefused(host, r.seq, `the local log is bad: its ${leaf !== r.leaf ? 'leaf' : 'chain'} does not recompute from the entry text (run "pasid-ledger verify")`);
+    const bad = step.check(r);
+    if (bad) {
+      throw new ShipRefused(host, r.seq, `the local log is bad: its ${bad.what} does not recompute from the entry text (run "pasid-ledger verify")`);
     }
     expect += 1;
   }

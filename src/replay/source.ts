@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { configOfLog } from '../model/config_entry.js';
 import type { Ledger } from '../ledger.js';
-import type { ConfigEntry, HostConfig } from '../model/types.js';
+import type { HostConfig } from '../model/types.js';
 import { EntryLog } from '../store/log.js';
 import { ReplayError } from './errors.js';
 import { SnapshotCache } from '../snapshot/cache.js';
@@ -35,10 +36,8 @@ function isLedger(src: ReplaySource): src is Ledger {
 
 /** The configuration entry 1 records. */
 function readLogConfig(log: EntryLog): HostConfig {
-  const row = log.row(1);
-  if (!row) throw new ReplayError('the log is empty: no entry 1');
-  const e = JSON.parse(row.entry) as ConfigEntry;
-  if (e.type !== 'config') throw new ReplayError(`entry 1 is a ${String(e.type)} entry, not the configuration`);
-  const { profile, pasid_bits, capacity, pasid_quota, pasid_cap_exposure } = e;
-  return { profile, pasid_bits, capacity, pasid_quota, pasid_cap_exposure };
+  if (!log.row(1)) throw new ReplayError('the log is empty: no entry 1');
+  const config = configOfLog(log);
+  if (!config) throw new ReplayError('entry 1 is not the configuration');
+  return config;
 }

@@ -1,11 +1,12 @@
+import { ChainStep } from '../store/chain.js';
 import type BetterSqlite3 from 'better-sqlite3';
+import { configOfLog } from '../model/config_entry.js';
 import { canonicalJson } from '../store/canonical.js';
 import { indexColumns, type IndexColumns } from '../store/columns.js';
-import { chainHash, GENESIS_CHAIN, leafHash } from '../store/hash.js';
+import { GENESIS_CHAIN } from '../store/hash.js';
 import { EntryLog } from '../store/log.js';
 import { SnapshotStore } from '../store/snapshots.js';
 import { snapshotProblem } from '../snapshot/cache.js';
-import type { ConfigEntry, HostConfig } from '../model/types.js';
 
 /** The first row of the log that is not what the writer wrote, and why. */
 export interface BadEntry {
@@ -109,16 +110,8 @@ export interface UntrustedSnapshot {
  */
 export function untrustedSnapshots(db: BetterSqlite3.Database): UntrustedSnapshot[] {
   const log = new EntryLog(db);
-  const first = log.row(1);
-  if (!first) return [];
-  let config: HostConfig;
-  try {
-    const e = JSON.parse(first.entry) as ConfigEntry;
-    const { profile, pasid_bits, capacity, pasid_quota, pasid_cap_exposure } = e;
-    config = { profile, pasid_bits, capacity, pasid_quota, pasid_cap_exposure };
-  } catch {
-    return [];
-  }
+  const config = configOfLog(log);
+  if (!config) return [];
   const store = new SnapshotStore(db);
   const out: UntrustedSnapshot[] = [];
   for (const { seq } of store.list()) {
@@ -147,10 +140,9 @@ export function checkRow(row: VerifiableRow, expected: number, prevChain: string
   }
   const seq = row.seq;
   if (typeof row.entry !== 'string') return { seq, why: 'the entry text is not text' };
-  const leaf = leafHash(row.entry);
-  if (row.leaf !== leaf) return { seq, why: `the entry text does not hash to the row's leaf (text edited, or leaf replaced): leaf ${short(row.leaf)}, text hashes to ${short(leaf)}` };
-  const chain = chainHash(prevChain, leaf);
-  if (row.chain !== chain) return { seq, why: `the chain is ${short(row.chain)}, recomputed from the entries before it ${short(chain)} (an entry before it was changed, removed or reordered, or this chain was replaced)` };
+  const bad = new ChainStep(prevChain).check(row as { entry: string; leaf: string; chain: string });
+  if (bad?.what === 'leaf') return { seq, why: `the entry text does not hash to the row's leaf (text edited, or leaf replaced): leaf ${short(row.leaf)}, text hashes to ${short(bad.leaf)}` };
+  if (bad) return { seq, why: `the chain is ${short(row.chain)}, recomputed from the entries before it ${short(bad.chain)} (an entry before it was changed, removed or reordered, or this chain was replaced)` };
   let parsed: unknown;
   try {
     parsed = JSON.parse(row.entry);

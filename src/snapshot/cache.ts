@@ -1,3 +1,4 @@
+import { ChainStep } from '../store/chain.js';
 import { emptyState, type HostState } from '../model/state.js';
 import { evolve } from '../model/evolve.js';
 import type { Entry, HostConfig, SnapshotEntry } from '../model/types.js';
@@ -124,14 +125,12 @@ export class SnapshotCache {
   advance(s: HostState, to = Number.MAX_SAFE_INTEGER, onProgress?: (seq: number) => void, checkChain = false): HostState {
     // With checkChain every row's leaf and chain are recomputed as it is evolved: one
     // pass proves the entries replayed are the ones the writer hashed (from s.seq on).
-    let prev = checkChain ? (s.seq === 0 ? GENESIS_CHAIN : this.log.row(s.seq)?.chain ?? GENESIS_CHAIN) : '';
+    const step = new ChainStep(checkChain && s.seq > 0 ? this.log.row(s.seq)?.chain ?? GENESIS_CHAIN : GENESIS_CHAIN);
     for (const row of this.log.range(s.seq, to)) {
       if (checkChain) {
         if (row.seq !== s.seq + 1) throw new ChainError(s.seq + 1, `missing (the next row is seq ${row.seq})`);
-        const leaf = leafHash(row.entry);
-        if (leaf !== row.leaf) throw new ChainError(row.seq, 'leaf does not match the entry text');
-        prev = chainHash(prev, leaf);
-        if (prev !== row.chain) throw new ChainError(row.seq, 'chain does not follow from the previous entry');
+        const bad = step.check(row);
+        if (bad) throw new ChainError(row.seq, bad.what === 'leaf' ? 'leaf does not match the entry text' : 'chain does not follow from the previous entry');
       }
       evolve(s, JSON.parse(row.entry) as Entry);
       if (++this.stats.rowsRead % PROGRESS_EVERY === 0) onProgress?.(s.seq);

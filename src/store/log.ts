@@ -1,7 +1,8 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { canonicalEntry } from './canonical.js';
 import { indexColumns } from './columns.js';
-import { chainHash, GENESIS_CHAIN, leafHashBytes } from './hash.js';
+import { ChainStep } from './chain.js';
+import { GENESIS_CHAIN } from './hash.js';
 import { MerkleStore } from './tree.js';
 
 /** One stored row: the entry text as hashed, its leaf and chain hashes. */
@@ -65,16 +66,15 @@ export class EntryLog {
    */
   append(entries: readonly Record<string, unknown>[]): LogHead {
     // Inside a transaction nobody else writes: the head is read once, then followed here.
-    let { seq, chain } = this.txHead ?? this.head();
+    let { seq } = this.txHead ?? this.head();
+    const step = new ChainStep((this.txHead ?? this.head()).chain);
     const start = seq;
     const leaves: Buffer[] = [];
     try {
       for (const e of entries) {
         if (e.seq !== seq + 1) throw new Error(`bug: appending seq ${String(e.seq)} after ${seq}`);
         const entry = canonicalEntry(e);
-        const leafBytes = leafHashBytes(entry);
-        const leaf = leafBytes.toString('hex');
-        chain = chainHash(chain, leaf);
+        const { leaf, leafBytes, chain } = step.next(entry);
         seq += 1;
         const c = indexColumns(e);
         this.insertStmt.run(seq, entry, leaf, chain, c.at, c.type, c.op, c.machine, c.vm, c.container, c.mm, c.pasid, c.cause, c.request_id);
@@ -85,7 +85,7 @@ export class EntryLog {
       this.tree.forget();
       throw err;
     }
-    const head = { seq, chain };
+    const head = { seq, chain: step.chain };
     if (this.txHead !== undefined) this.txHead = head;
     return head;
   }
