@@ -16,7 +16,7 @@ export { emptyState, cloneState, type HostState, type VfioMmState, type Containe
 export { viewState, type StateView } from './model/view.js';
 export type { Decision } from './model/decision.js';
 export type * from './model/types.js';
-export { StoreError } from './store/open.js';
+export { StoreError, NotALogError, SchemaTooNewError, ConfigMismatchError, BusyError } from './store/open.js';
 export { queryEntries, streamEntries, type EntryFilter } from './replay/entries.js';
 export * as uapi from './uapi/index.js';
 export * from './replay/index.js';

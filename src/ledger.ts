@@ -13,7 +13,7 @@ import { canonicalJson } from './store/canonical.js';
 import { discardCreated, filesBefore } from './store/created.js';
 import { EntryLog, type LogHead } from './store/log.js';
 import { migrateToLatest } from './store/migrate.js';
-import { openDatabase, StoreError, type OpenOptions } from './store/open.js';
+import { BusyError, ConfigMismatchError, isBusy, NotALogError, openDatabase, StoreError, type OpenOptions } from './store/open.js';
 import { OPEN_OPTIONS, openOptionProblem } from './store/options.js';
 import { SnapshotCache, SNAPSHOT_EVERY } from './snapshot/cache.js';
 import { TOKEN_ROLES, TokenBook, type TokenEntry, type TokenRole } from './model/token.js';
@@ -251,7 +251,7 @@ export class Ledger {
     } catch (e) {
       // The transaction rolled back; what was evolved in memory meanwhile is undone by rebuilding.
       this.st = this.cache.advance(this.cache.restore());
-      throw e;
+      throw isBusy(e) && !(e instanceof BusyError) ? new BusyError(this.label, e) : e;
     }
   }
 
@@ -505,7 +505,7 @@ export function readConfig(log: EntryLog): HostConfig | null {
 function readOrWriteConfig(log: EntryLog, wanted: HostConfig, opts: ConfigOptions, clock: () => Date, path: string): HostConfig {
   const existing = readConfig(log);
   if (existing) return checked(existing, opts, path);
-  if (log.db.readonly) throw new StoreError(`${path} holds no log`);
+  if (log.db.readonly) throw new NotALogError(path, `${path} holds no log`);
   return log.immediate(() => {
     const raced = readConfig(log);
     if (raced) return checked(raced, opts, path);
@@ -517,6 +517,6 @@ function readOrWriteConfig(log: EntryLog, wanted: HostConfig, opts: ConfigOption
 
 function checked(recorded: HostConfig, opts: ConfigOptions, path: string): HostConfig {
   const conflicts = configConflicts(recorded, opts);
-  if (conflicts.length > 0) throw new StoreError(`${path} was created with another configuration: ${conflicts.join('; ')}`);
+  if (conflicts.length > 0) throw new ConfigMismatchError(path, conflicts, `${path} was created with another configuration: ${conflicts.join('; ')}`);
   return recorded;
 }

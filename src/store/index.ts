@@ -1,4 +1,4 @@
-export { openDatabase, StoreError, type OpenOptions } from './open.js';
+export { openDatabase, StoreError, NotALogError, SchemaTooNewError, ConfigMismatchError, BusyError, type OpenOptions } from './open.js';
 export { migrateToLatest, MIGRATIONS_DIR } from './migrate.js';
 export { kyselyOver } from './query.js';
 export { EntryLog, type LogRow, type LogHead } from './log.js';

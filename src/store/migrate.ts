@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { holdsLog, StoreError } from './open.js';
+import { holdsLog, NotALogError, SchemaTooNewError, StoreError } from './open.js';
 
 /** Where the compiled migrations are: `migrations/` beside `src/`. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -25,7 +25,7 @@ function pendingMigrations(db: BetterSqlite3.Database, known: readonly string[],
   const done = new Set((db.prepare('SELECT name FROM kysely_migration ORDER BY name').all() as Array<{ name: string }>).map((r) => r.name));
   const unknown = [...done].filter((n) => !known.includes(n));
   if (unknown.length > 0) {
-    throw new StoreError(`${label} was written by a newer pasid-ledger (schema migration ${unknown[0]} is unknown here): upgrade pasid-ledger to open it`);
+    throw new SchemaTooNewError(label, unknown[0]!, `${label} was written by a newer pasid-ledger (schema migration ${unknown[0]} is unknown here): upgrade pasid-ledger to open it`);
   }
   return known.filter((n) => !done.has(n));
 }
@@ -54,7 +54,7 @@ function pendingMigrations(db: BetterSqlite3.Database, known: readonly string[],
 export async function migrateToLatest(db: BetterSqlite3.Database, label: string): Promise<void> {
   const known = await knownMigrations();
   if (db.readonly) {
-    if (!holdsLog(db)) throw new StoreError(`${label} holds no pasid-ledger log`);
+    if (!holdsLog(db)) throw new NotALogError(label, `${label} holds no pasid-ledger log`);
     const needed = pendingMigrations(db, known, label).filter((n) => !READABLE_WITHOUT.has(n));
     if (needed.length > 0) {
       throw new StoreError(`${label} needs schema migration ${needed[0]} before it can be read, and is open read-only: open it once with a writing command (e.g. "pasid-ledger run /dev/null --db ${label}")`);

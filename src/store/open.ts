@@ -8,6 +8,38 @@ export class StoreError extends Error {
   override name = 'StoreError';
 }
 
+/** The file is not a pasid-ledger log (another database, not a database at all, or empty where a log must exist). */
+export class NotALogError extends StoreError {
+  override name = 'NotALogError';
+  constructor(readonly path: string, message: string) {
+    super(message);
+  }
+}
+
+/** The log was migrated by a newer pasid-ledger: `migration` is a schema migration this code does not know. */
+export class SchemaTooNewError extends StoreError {
+  override name = 'SchemaTooNewError';
+  constructor(readonly path: string, readonly migration: string, message: string) {
+    super(message);
+  }
+}
+
+/** An option differs from the configuration the log was created with: `conflicts` says which, one per option. */
+export class ConfigMismatchError extends StoreError {
+  override name = 'ConfigMismatchError';
+  constructor(readonly path: string, readonly conflicts: readonly string[], message: string) {
+    super(message);
+  }
+}
+
+/** Another process held the log's write lock for the whole busy timeout: nothing was written. */
+export class BusyError extends StoreError {
+  override name = 'BusyError';
+  constructor(readonly path: string, override readonly cause: unknown) {
+    super(`${path}: database is busy (another writer holds it)`);
+  }
+}
+
 export interface OpenOptions {
   /**
    * Open for reading only; the file must exist. Nothing is written to it, and a file
@@ -68,13 +100,14 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database.Dat
     // Reading the schema makes a file that is not a database fail here, before any pragma writes.
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name);
     if (!opts.readonly && !tables.every((t) => OUR_TABLES.has(t)) && !holdsLog(db)) {
-      throw new StoreError(`${path} is a SQLite database that holds no pasid-ledger log (its tables: ${tables.slice(0, 5).join(', ')}): refusing to add one to it`);
+      throw new NotALogError(path, `${path} is a SQLite database that holds no pasid-ledger log (its tables: ${tables.slice(0, 5).join(', ')}): refusing to add one to it`);
     }
     if (!opts.readonly && !memory) db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
   } catch (e) {
     db.close();
     if (e instanceof StoreError || isBusy(e)) throw e;
+    if ((e as { code?: string }).code === 'SQLITE_NOTADB') throw new NotALogError(path, `cannot open ${path}: ${(e as Error).message}`);
     throw new StoreError(`cannot open ${path}: ${(e as Error).message}`);
   }
   return db;
@@ -100,7 +133,7 @@ function openReadOnly(path: string, name: string, opts: OpenOptions): Database.D
     return attempt(name);
   } catch (e) {
     const code = (e as { code?: string }).code ?? '';
-    if (code === 'SQLITE_NOTADB') throw new StoreError(`${path} holds no pasid-ledger log: cannot open it: file is not a database`);
+    if (code === 'SQLITE_NOTADB') throw new NotALogError(path, `${path} holds no pasid-ledger log: cannot open it: file is not a database`);
     if (!/^SQLITE_(READONLY|CANTOPEN)/.test(code)) throw new StoreError(`cannot open ${path}: ${(e as Error).message}`);
   }
   // A WAL database in a directory we cannot write: SQLite cannot create the -shm file.
@@ -118,6 +151,7 @@ function openReadOnly(path: string, name: string, opts: OpenOptions): Database.D
 
 /** Whether an error is SQLite's "database is busy/locked" after the busy timeout ran out. */
 export function isBusy(e: unknown): boolean {
+  if (e instanceof BusyError) return true;
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
