@@ -1,13 +1,18 @@
-import Table from 'cli-table3';
+import type Table from 'cli-table3';
+import { createRequire } from 'node:module';
 import { fmtDuration, fmtQuotas, fmtReasons } from './fmt.js';
 import { QUIRK_KINDS, type QuirkKind } from './quirks.js';
 import type { AuditReport } from './report.js';
 import { escapeControls, safeLines } from '../text/escape.js';
 
+// cli-table3 is loaded on first use: keeps CLI start-up light.
+const require = createRequire(import.meta.url);
+const newTable = (o: Table.TableConstructorOptions): Table.Table => new (require('cli-table3') as typeof Table)(o);
+
 const plain = { head: [] as string[], border: [] as string[] };
 
 function table(head: string[], widths: Array<number | null>): Table.Table {
-  return new Table({ head, style: plain, wordWrap: true, colWidths: widths as number[] });
+  return newTable({ head, style: plain, wordWrap: true, colWidths: widths as number[] });
 }
 
 /**

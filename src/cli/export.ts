@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import type { Command } from 'commander';
 import { verifyLog, type LogVerification } from '../replay/verify.js';
 import { openLogFile } from './open_log.js';
@@ -29,6 +28,7 @@ export function registerExport(program: Command): void {
     .action(async (o: { db: string; out: string; force?: boolean }) => {
       const outOpts = { force: o.force ?? false, protect: [o.db] };
       checkOutFile(o.out, outOpts);
+      const { default: Database } = await import('better-sqlite3');
       const src = await openLogFile(o.db);
       let r: LogVerification | undefined;
       try {

@@ -4,7 +4,6 @@ import { auditFleet } from '../fleet/audit.js';
 import { findEntries, pasidHolders } from '../fleet/find.js';
 import { FLEET_CSV_SECTIONS, formatFleetCsv, formatFleetHtml, formatFleetText } from '../fleet/format.js';
 import { hostName } from '../fleet/host_name.js';
-import { connectPg } from '../fleet/pg.js';
 import { listHosts } from '../fleet/read.js';
 import { verifyFleet } from '../fleet/verify.js';
 import { formatText } from '../audit/format_text.js';
@@ -23,6 +22,7 @@ const PG_OPT = ['--pg <url>', 'the fleet PostgreSQL (postgres://...); default $P
 async function withFleet<T>(url: string | undefined, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const u = url ?? process.env.PASID_LEDGER_PG;
   if (!u) throw new CliError('no PostgreSQL URL: give --pg postgres://... or set PASID_LEDGER_PG');
+  const { connectPg } = await import('../fleet/pg.js');
   const c = await connectPg(u);
   try {
     const r = await c.query<{ t: string | null }>("SELECT to_regclass('hosts')::text AS t");

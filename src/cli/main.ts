@@ -18,7 +18,7 @@ import { registerReplay } from './replay.js';
 import { registerRun } from './run.js';
 import { registerShip } from './ship.js';
 import { registerFleet } from './fleet.js';
-import { FleetError } from '../fleet/pg.js';
+import { FleetError } from '../fleet/errors.js';
 import { registerState } from './state.js';
 import { registerTimeline } from './timeline.js';
 import { registerVerify } from './verify.js';

@@ -1,4 +1,8 @@
-import cliProgress from 'cli-progress';
+import type cliProgressNs from 'cli-progress';
+import { createRequire } from 'node:module';
+
+// Loaded on first use (a bar is drawn only on a TTY): keeps CLI start-up light.
+const require = createRequire(import.meta.url);
 
 /**
  * Progress on stderr for long work, only when stderr is a terminal: nothing extra
@@ -18,6 +22,7 @@ export interface Progress {
  */
 export function progress(what: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
   if (!stream.isTTY || total < 10_000) return { tick() {}, done() {} };
+  const cliProgress = require('cli-progress') as typeof cliProgressNs;
   const bar = new cliProgress.SingleBar(
     { stream, format: `[{bar}] {percentage}% {value}/{total} ${what} {eta_formatted} left`, fps: 10, clearOnComplete: false },
     cliProgress.Presets.shades_classic,

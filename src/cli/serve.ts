@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_MAX_BODY, ServeError, startServer } from '../server/server.js';
+import { DEFAULT_MAX_BODY, ServeError } from '../server/errors.js';
 import { CliError, configOptions, intArg, type ConfigFlags } from './common.js';
 
 function modeArg(v: string): number {
@@ -25,6 +25,7 @@ export function registerServe(program: Command): void {
     .addHelpText('after', '\nAPI: docs/http-api.md (OpenAPI: docs/openapi.json). Tokens: pasid-ledger token add.\nSIGTERM/SIGINT: stop accepting, commit what was accepted, close, exit 0.\nIt prints one line "listening on PATH" on stderr when ready.')
     .action(async (o: { db: string; socket: string; socketMode?: number; listen?: string; tlsCert?: string; tlsKey?: string; maxBody?: number } & ConfigFlags) => {
       if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new CliError('give both --tls-cert and --tls-key, or neither');
+      const { startServer } = await import('../server/server.js');
       let server;
       try {
         server = await startServer({

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { hostName } from '../fleet/host_name.js';
-import { connectPg, kyselyPg, migratePg, redactUrl } from '../fleet/pg.js';
 import { followLog, shipLog, ShipRefused, type ShipResult } from '../fleet/ship.js';
 import { CliError, intArg, printJson } from './common.js';
 import { escapeControls } from '../text/escape.js';
@@ -53,6 +52,7 @@ export function registerShip(program: Command): void {
       if (o.batch < 1) throw new CliError('--batch must be at least 1');
       const host = hostName(o.host);
       const db = await openLogFile(o.db);
+      const { connectPg, kyselyPg, migratePg, redactUrl } = await import('../fleet/pg.js');
       const k = kyselyPg(url);
       try {
         try {

@@ -1,10 +1,15 @@
-import Table from 'cli-table3';
+import type Table from 'cli-table3';
+import { createRequire } from 'node:module';
 import { csvCell } from '../audit/format_csv.js';
 import { escapeControls } from '../text/escape.js';
 import type { FleetAuditReport } from './audit.js';
 
+// cli-table3 is loaded on first use: keeps CLI start-up light.
+const require = createRequire(import.meta.url);
+const newTable = (o: Table.TableConstructorOptions): Table.Table => new (require('cli-table3') as typeof Table)(o);
+
 const plain = { head: [] as string[], border: [] as string[] };
-const table = (head: string[]) => new Table({ head, style: plain });
+const table = (head: string[]) => newTable({ head, style: plain });
 
 function hostTotals(r: FleetAuditReport): Array<[string, number, boolean, number, number, number]> {
   return r.reports.map((a) => [

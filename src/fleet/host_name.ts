@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { FleetError } from './pg.js';
+import { FleetError } from './errors.js';
 
 const HOST_RE = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,252}$/;
 

@@ -5,10 +5,9 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { FleetDatabase } from './schema.js';
 
-/** A fleet store that cannot be used, or a request it refuses, with a message a person can act on. */
-export class FleetError extends Error {
-  override name = 'FleetError';
-}
+import { FleetError } from './errors.js';
+
+export { FleetError };
 
 /** Where the compiled PostgreSQL migrations are: `migrations/postgres/`. */
 export const PG_MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/postgres', import.meta.url));

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { exportRows, storedCheckpoints, type ExportRow } from '../store/export_rows.js';
 import { GENESIS_CHAIN } from '../store/hash.js';
 import { EntryLog, type LogHead } from '../store/log.js';
-import { FleetError } from './pg.js';
+import { FleetError } from './errors.js';
 
 /**
  * The local log and what PostgreSQL holds of it disagree: the local log was rewritten,

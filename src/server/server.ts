@@ -39,12 +39,9 @@ export interface RunningServer {
   connections(): Promise<number>;
 }
 
-/** Why a server cannot start (exit 2 from the CLI). */
-export class ServeError extends Error {
-  override name = 'ServeError';
-}
+import { DEFAULT_MAX_BODY, ServeError } from './errors.js';
 
-export const DEFAULT_MAX_BODY = 1024 * 1024;
+export { DEFAULT_MAX_BODY, ServeError };
 
 /**
  * Starts the PASID server: HTTP/1.1 + JSON on a Unix domain socket, the single writer
