@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, request as httpRequest } from 'node:http';
+import { createServer, get as httpGet, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openLedger } from '../src/ledger.js';
 import { viewState } from '../src/model/view.js';
@@ -11,6 +11,9 @@ import { diff } from '../src/replay/diff.js';
 import { explain } from '../src/replay/explain.js';
 import { replayTo } from '../src/replay/replay_to.js';
 import { createExploreApi } from '../src/explore/api.js';
+import { checkpointText } from '../src/replay/proofs.js';
+import { verifyBundle } from '../src/tlog/bundle.js';
+import { ALG_ED25519, formatVerifierKey, generateSigner, parseVerifierKey, type NoteVerifier } from '../src/tlog/keys.js';
 import { startExplorer, type Explorer } from '../src/explore/server.js';
 import { openDatabase } from '../src/store/open.js';
 import { demoLog, type DemoLog } from './explore_story.js';
@@ -170,10 +173,44 @@ s('charts: vm2 held 9 at most then nothing; one denial, quota_exhausted; capacit
   assert.ok(Math.min(...body.capacity_min) < body.capacity_avail.at(-1), 'vm2\'s set took capacity while it lived');
 });
 
-s('evidence answers 501 "no checkpoint" until bundles are wired in', async () => {
+s('evidence answers 501 "no checkpoint" without a checkpoint', async () => {
   const { status, body } = await api('api/evidence?from=1&to=10');
   assert.is(status, 501);
   assert.match(body.error, /no checkpoint/);
+});
+
+s('evidence with a checkpoint: the proofs bundle of the range, verified offline; an edited byte is refused; bad ranges 400', async () => {
+  const signer = generateSigner('example.com/explorer-test', ALG_ED25519);
+  const verifier = parseVerifierKey(formatVerifierKey(signer));
+  assert.ok(typeof verifier !== 'string', String(verifier));
+  const note = checkpointText(db, signer);
+  const y = await startExplorer(db, { port: 0, every: 7, checkpoint: () => note });
+  try {
+    const get = (q: string) => new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+      httpGet(`${y.url}api/evidence?${q}`, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      }).on('error', reject);
+    });
+    const r = await get('from=3&to=6');
+    assert.is(r.status, 200, r.body);
+    assert.match(String(r.headers['content-disposition']), /attachment; filename="evidence-3-6.json"/);
+    const proved = verifyBundle(r.body, [verifier as NoteVerifier]);
+    assert.ok('checkpoint' in proved, JSON.stringify(proved));
+    const b = JSON.parse(r.body) as { entries: Array<{ seq: number; entry: string }> };
+    assert.equal(b.entries.map((e) => e.seq), [3, 4, 5, 6]);
+    const edited = r.body.replace(/"seq\\":4/, '"seq\\":40');
+    assert.is.not(edited, r.body, 'the test edited a byte');
+    const refused = verifyBundle(edited, [verifier as NoteVerifier]);
+    assert.ok(!('checkpoint' in refused), 'an edited entry is refused');
+    assert.is((await get('from=6&to=3')).status, 400);
+    assert.is((await get('from=1&to=99999')).status, 400, 'past the checkpoint');
+    assert.is((await get('from=x&to=2')).status, 400);
+  } finally {
+    await y.close();
+  }
 });
 
 s('bad input is a 400 with a message; unknown paths 404; writes 405; a foreign Host 403', async () => {

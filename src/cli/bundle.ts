@@ -1,14 +1,13 @@
 import type { Command } from 'commander';
-import { inclusionProof } from '../replay/proofs.js';
-import { EntryLog } from '../store/log.js';
-import { BUNDLE_FORMAT, type Bundle } from '../tlog/bundle.js';
+import { buildBundle, type BundleRefusal } from '../replay/bundle.js';
+import { escapeControls } from '../text/escape.js';
+import type { Bundle } from '../tlog/bundle.js';
+import { parseCheckpoint, type CheckpointBody } from '../tlog/checkpoint.js';
+import { parseNote, type Note } from '../tlog/note.js';
 import { CliError, intArg } from './common.js';
+import { readText } from './note_keys.js';
 import { answering, openLogFile } from './open_log.js';
-import { loadNoteCheckpoint } from './prove.js';
 import { writeOut } from './write_out.js';
-
-/** Entries per bundle: enough for an incident, small enough to read. */
-const MAX_ENTRIES = 100_000;
 
 export function registerBundle(program: Command): void {
   program
@@ -26,28 +25,23 @@ export function registerBundle(program: Command): void {
       const range = o.seq !== undefined ? (o.from !== undefined || o.to !== undefined ? null : [o.seq, o.seq]) : o.from !== undefined && o.to !== undefined ? [o.from, o.to] : null;
       if (!range) throw new CliError('give --seq N, or --from A --to B');
       const [from, to] = range as [number, number];
-      if (from < 1 || to < from) throw new CliError(`--from ${from} --to ${to}: need 1 <= from <= to`);
-      if (to - from + 1 > MAX_ENTRIES) throw new CliError(`at most ${MAX_ENTRIES} entries per bundle`);
-      const cp = loadNoteCheckpoint(o.checkpoint);
-      if (to > cp.size) throw new CliError(`entry ${to} is not covered by the checkpoint (size ${cp.size}): sign a newer checkpoint`);
+      const note = readText(o.checkpoint, 'checkpoint');
       const db = await openLogFile(o.db);
-      let bundle: Bundle;
+      let bundle: Bundle | BundleRefusal;
       try {
-        const log = new EntryLog(db);
-        if (cp.size > log.head().seq) throw new CliError(`the checkpoint has size ${cp.size}, the log only ${log.head().seq} entries (it was cut back, or this is another log)`);
-        if (!log.tree.root(cp.size).equals(cp.root)) {
-          process.stdout.write(`not written: the log's root at size ${cp.size} is not the checkpoint's (the log was rewritten, or this is another log's checkpoint)\n`);
-          process.exitCode = 1;
-          return;
-        }
-        // One read snapshot for the texts and all their proofs.
-        const entries: Bundle['entries'] = await answering(() => log.tree.snapshot(() =>
-          [...log.range(from - 1, to)].map((row) => ({ seq: row.seq, entry: row.entry, proof: inclusionProof(log.tree, row.seq, cp.size).hashes }))));
-        bundle = { format: BUNDLE_FORMAT, checkpoint: cp.note, entries };
+        bundle = await answering(() => buildBundle(db, note, from, to));
       } finally {
         db.close();
       }
+      if (!('format' in bundle)) {
+        // A log whose root is not the checkpoint's is a finding (exit 1), the rest bad input (exit 2).
+        if (bundle.kind !== 'root') throw new CliError(bundle.kind === 'checkpoint' ? `${o.checkpoint}: ${bundle.problem}` : bundle.problem);
+        process.stdout.write(`not written: ${bundle.problem}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const cp = parseCheckpoint((parseNote(note) as Note).text) as CheckpointBody;
       writeOut(o.out, JSON.stringify(bundle, null, 1) + '\n', o.force, undefined, [o.db, o.checkpoint]);
-      process.stdout.write(`bundle ${o.out}: entries ${from}–${to} with proofs against ${cp.origin} size ${cp.size}\n`);
+      process.stdout.write(escapeControls(`bundle ${o.out}: entries ${from}–${to} with proofs against ${cp.origin} size ${cp.size}`) + '\n');
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { LOOPBACK_HOSTS, startExplorer } from '../explore/server.js';
 import { CliError, intArg } from './common.js';
+import { readText } from './note_keys.js';
 import { answering, openLogFile } from './open_log.js';
 
 export function registerExplore(program: Command): void {
@@ -12,12 +13,14 @@ export function registerExplore(program: Command): void {
     .option('--port <n>', 'the TCP port (0: any free port)', intArg('--port', 65535), 0)
     .option('--host <addr>', 'the loopback address to listen on (127.0.0.1, ::1 or localhost)', '127.0.0.1')
     .option('--open-url-only', 'print only the URL (one line, for scripts), then serve')
-    .action(async (o: { db: string; port: number; host: string; openUrlOnly?: boolean }) => {
+    .option('--checkpoint <file>', 'a C2SP checkpoint of this log (from "checkpoint --key"): "download evidence" gives the proofs bundle of the selected range against it; read again at each download')
+    .action(async (o: { db: string; port: number; host: string; openUrlOnly?: boolean; checkpoint?: string }) => {
+      if (o.checkpoint !== undefined) readText(o.checkpoint, 'checkpoint');
       if (!LOOPBACK_HOSTS.has(o.host)) throw new CliError(`--host ${o.host}: the explorer listens on loopback only (127.0.0.1, ::1 or localhost)`);
       const db = await openLogFile(o.db);
       let x;
       try {
-        x = await answering(() => startExplorer(db, { host: o.host, port: o.port }));
+        x = await answering(() => startExplorer(db, { host: o.host, port: o.port, ...(o.checkpoint !== undefined ? { checkpoint: () => readText(o.checkpoint!, 'checkpoint') } : {}) }));
       } catch (e) {
         db.close();
         const code = (e as NodeJS.ErrnoException).code;

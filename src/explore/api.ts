@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { buildBundle } from '../replay/bundle.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { evolve } from '../model/evolve.js';
 import { emptyState } from '../model/state.js';
@@ -22,6 +23,8 @@ export interface ExploreOptions {
   every?: number;
   /** Where the built app is (default: dist/ui of this package). */
   uiDir?: string;
+  /** The signed checkpoint (C2SP note text) that "download evidence" proves against; without one, `api/evidence` answers 501. */
+  checkpoint?: () => string | null;
 }
 
 /** The explorer's request handler, and what it holds. */
@@ -60,7 +63,7 @@ class BadRequest extends Error {}
  * | `api/explain?seq` | `explain`, as the CLI prints with `--json` |
  * | `api/diff?from&to` | `diff` between two seqs |
  * | `api/charts` | PASIDs held per vm, capacity left, denials by reason (`ChartsView`) |
- * | `api/evidence?from&to` | the proofs bundle of a range: 501 until bundles are wired in |
+ * | `api/evidence?from&to` | the proofs bundle of a range against the `checkpoint` option's signed checkpoint (as `bundle` writes it); 501 without one |
  *
  * @throws ReplayError for a file that holds no log; Error when the app is not built.
  * @example
@@ -160,6 +163,36 @@ export function createExploreApi(db: BetterSqlite3.Database, opts: ExploreOption
     },
   };
 
+  // "Download evidence": the proofs bundle of a range against the signed checkpoint, as `bundle` writes it.
+  const evidence = (res: ServerResponse, q: URLSearchParams): void => {
+    let note: string | null;
+    try {
+      note = opts.checkpoint?.() ?? null;
+    } catch (e) {
+      send(res, 503, { error: `the checkpoint cannot be read: ${(e as Error).message}` });
+      return;
+    }
+    if (note === null) {
+      send(res, 501, { error: 'no checkpoint: start the explorer with --checkpoint FILE (a C2SP checkpoint of this log)', from: q.get('from'), to: q.get('to') });
+      return;
+    }
+    const from = /^\d{1,15}$/.test(q.get('from') ?? '') ? Number(q.get('from')) : NaN;
+    const to = /^\d{1,15}$/.test(q.get('to') ?? '') ? Number(q.get('to')) : NaN;
+    const b = buildBundle(db, note, from, to);
+    if (!('format' in b)) {
+      send(res, b.kind === 'root' || b.kind === 'short' ? 409 : 400, { error: b.problem });
+      return;
+    }
+    const body = JSON.stringify(b, null, 1) + '\n';
+    res.writeHead(200, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Disposition': `attachment; filename="evidence-${from}-${to}.json"`,
+      'Content-Length': Buffer.byteLength(body),
+      'Cache-Control': 'no-store',
+    });
+    res.end(body);
+  };
+
   const handle = (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = new URL(req.url ?? '/', 'http://explorer.invalid');
     if (!url.pathname.startsWith(prefix)) {
@@ -174,7 +207,7 @@ export function createExploreApi(db: BetterSqlite3.Database, opts: ExploreOption
     if (path.startsWith('api/')) {
       const name = path.slice(4);
       if (name === 'evidence') {
-        send(res, 501, { error: 'no checkpoint: evidence bundles are not available from this explorer yet', from: url.searchParams.get('from'), to: url.searchParams.get('to') });
+        evidence(res, url.searchParams);
         return true;
       }
       const route = Object.hasOwn(routes, name) ? routes[name] : undefined;

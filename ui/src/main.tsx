@@ -75,7 +75,7 @@ function App() {
     const blob = await res.blob();
     const a = document.createElement('a');
     a.href = URL.createObjectURL(blob);
-    a.download = `evidence-${from}-${to}.tar`;
+    a.download = `evidence-${from}-${to}.json`;
     a.click();
     URL.revokeObjectURL(a.href);
   };
