@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { connectPg, kyselyPg, migratePg } from '../src/fleet/pg.js';
 import { shipLog, ShipRefused } from '../src/fleet/ship.js';
 import { pgQuery, trafficLog } from './support/fleet.js';
-import { startPgCluster, type PgCluster } from './support/pg_cluster.js';
+import { requirePgCluster, type PgCluster } from './support/pg_cluster.js';
 
 // Two shippers on one host, interleaved deterministically: the second runs to the end
 // inside the first one's batch callback, so the first finds the head moved under it.
@@ -14,10 +14,8 @@ let pgc: PgCluster;
 let url = '';
 
 s.before(async () => {
-  const c = await startPgCluster();
-  if (typeof c === 'string') throw new Error(`the fleet tests need PostgreSQL: ${c}`);
-  pgc = c;
-  url = c.url;
+  pgc = await requirePgCluster();
+  url = pgc.url;
   const k = kyselyPg(url);
   await migratePg(k);
   await k.destroy();

@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CLI, tmpDir } from './helpers.js';
 import { cliAsync, moreTraffic, pgQuery, trafficLog } from './support/fleet.js';
-import { startPgCluster, type PgCluster } from './support/pg_cluster.js';
+import { requirePgCluster, type PgCluster } from './support/pg_cluster.js';
 import { attacker, copyLog, rechain } from './tamper.js';
 
 const s = suite('fleet_ship');
@@ -14,10 +14,8 @@ let pgc: PgCluster;
 let url = '';
 
 s.before(async () => {
-  const c = await startPgCluster();
-  if (typeof c === 'string') throw new Error(`the fleet tests need PostgreSQL: ${c}`);
-  pgc = c;
-  url = c.url;
+  pgc = await requirePgCluster();
+  url = pgc.url;
 });
 s.after(async () => {
   await pgc?.stop();

@@ -1,4 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { serveProcess } from './support/serve_process.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,17 +12,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const STORY = join(ROOT, 'examples/demo-story.ndjson');
 const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 
-function serve(db: string, socket: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--db', db, '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr!.on('data', (c: Buffer) => {
-      err += c.toString();
-      if (err.includes('listening on')) resolve(child);
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
-}
+const serve = serveProcess;
 
 /** A new log with --pasid-quota 4 and an admin token: the README's steps. */
 function newLog(db: string): string {

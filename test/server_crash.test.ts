@@ -1,4 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { serveProcess } from './support/serve_process.js';
 import { existsSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
@@ -11,18 +12,7 @@ import { CLI, mulberry32, tmpDir } from './helpers.js';
 const CLIENTS = 16;
 const ROUNDS = 10;
 
-/** Starts `pasid-ledger serve` and resolves once it says it listens. */
-function serve(db: string, socket: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--db', db, '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr!.on('data', (c: Buffer) => {
-      err += c.toString();
-      if (err.includes('listening on')) resolve(child);
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
-}
+const serve = serveProcess;
 
 interface Ack { seq: number; ret: number; op: string; client: number }
 

@@ -135,3 +135,16 @@ export async function startPgCluster(opts: { durable?: boolean } = {}): Promise<
     return `cannot start PostgreSQL from ${bin}: ${err.stderr?.toString().trim() || err.message}`;
   }
 }
+
+/**
+ * `startPgCluster` for a suite that cannot run without PostgreSQL: throws, naming why,
+ * when no cluster can be started (CI installs the server).
+ *
+ * @example
+ * s.before(async () => { pgc = await requirePgCluster(); });
+ */
+export async function requirePgCluster(opts: { durable?: boolean } = {}): Promise<PgCluster> {
+  const c = await startPgCluster(opts);
+  if (typeof c === 'string') throw new Error(`the fleet tests need PostgreSQL: ${c}`);
+  return c;
+}
