@@ -75,13 +75,19 @@ export interface BenchReport {
   started: string;
   seconds: number;
   sizes: BenchSizes;
-  big_log: { entries: number; requests: number; build_seconds: number; synchronous: 'NORMAL' };
+  big_log: { entries: number; requests: number; build_seconds: number; synchronous: 'NORMAL' } | null;
   notes: string[];
   rows: BenchRow[];
 }
 
+/** The groups of rows `--only` can pick; a run without it measures them all. */
+export const BENCH_GROUPS = ['write', 'tree', 'replay', 'proofs', 'in_memory', 'memory', 'reopen', 'allocator', 'startup', 'explore', 'fleet', 'serve'] as const;
+export type BenchGroup = typeof BENCH_GROUPS[number];
+
 export interface BenchOptions {
   quick?: boolean;
+  /** Only these groups of rows (default: all). */
+  only?: readonly BenchGroup[];
   /** Progress lines (stderr in the CLI). */
   log?: (line: string) => void;
 }
@@ -105,35 +111,45 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     probe.close();
     const rows: BenchRow[] = [];
     log(`bench in ${dir}${opts.quick ? ' (quick)' : ''}`);
-    rows.push(await durableRow(dir, sizes.durableRequests, sizes.writeRuns, log));
-    rows.push(await batchRow(dir, sizes.batches, sizes.writeRuns, log));
-    rows.push(await treeAppendRow(dir, sizes.batches, sizes.writeRuns, log));
-    rows.push(await treeAppendRow(dir, sizes.durableRequests, sizes.writeRuns, log, false));
-
-    log(`building the ${sizes.bigLogEntries.toLocaleString('en-US')}-entry log (ledger.batch, synchronous=NORMAL)`);
-    const big = await buildBigLog(join(dir, 'big.db'), sizes.bigLogEntries);
-    log(`built ${big.entries} entries (${big.requests} requests) in ${big.seconds.toFixed(1)} s`);
-    rows.push(replayRow(big.path, big.entries, sizes.readRuns, log));
-    rows.push(verifyRow(big.path, big.entries, sizes.readRuns, log));
-    rows.push(auditRow(big.path, big.entries, sizes.readRuns, log));
-    rows.push(proofRateRow(big.path, big.entries, sizes.readRuns, log, sizes.proofPairs));
-    rows.push(await treeMigrationRow(big.path, big.entries, sizes.readRuns, dir, log));
-    rows.push(inMemoryRow(sizes.inMemoryRequests, sizes.readRuns, log));
-    rows.push(memoryRow(sizes.memoryVms, sizes.memoryPasids, sizes.readRuns, log));
-    rows.push(...(await reopenRows(big, sizes.readRuns, log)));
-    rows.push(...allocatorRows(sizes.allocatorChurnOps, sizes.readRuns, log));
-    rows.push(...startupRows(big.path, sizes.startupRuns, log));
-    rows.push(...(await exploreRows(big.path, big.entries, opts.quick ? 5 : 30, log)));
-    rows.push(...(await fleetRows(dir, sizes.fleetEntries, sizes.readRuns, log)));
-    rows.push(...(await serveRows(dir, sizes.serve, log)));
+    const want = (g: BenchGroup): boolean => opts.only === undefined || opts.only.includes(g);
+    if (want('write')) {
+      rows.push(await durableRow(dir, sizes.durableRequests, sizes.writeRuns, log));
+      rows.push(await batchRow(dir, sizes.batches, sizes.writeRuns, log));
+    }
+    if (want('tree')) {
+      rows.push(await treeAppendRow(dir, sizes.batches, sizes.writeRuns, log));
+      rows.push(await treeAppendRow(dir, sizes.durableRequests, sizes.writeRuns, log, false));
+    }
+    const needsBig = (['replay', 'proofs', 'tree', 'reopen', 'startup', 'explore'] as const).some(want);
+    let big: Awaited<ReturnType<typeof buildBigLog>> | undefined;
+    if (needsBig) {
+      log(`building the ${sizes.bigLogEntries.toLocaleString('en-US')}-entry log (ledger.batch, synchronous=NORMAL)`);
+      big = await buildBigLog(join(dir, 'big.db'), sizes.bigLogEntries);
+      log(`built ${big.entries} entries (${big.requests} requests) in ${big.seconds.toFixed(1)} s`);
+    }
+    if (big !== undefined && want('replay')) {
+      rows.push(replayRow(big.path, big.entries, sizes.readRuns, log));
+      rows.push(verifyRow(big.path, big.entries, sizes.readRuns, log));
+      rows.push(auditRow(big.path, big.entries, sizes.readRuns, log));
+    }
+    if (big !== undefined && want('proofs')) rows.push(proofRateRow(big.path, big.entries, sizes.readRuns, log, sizes.proofPairs));
+    if (big !== undefined && want('tree')) rows.push(await treeMigrationRow(big.path, big.entries, sizes.readRuns, dir, log));
+    if (want('in_memory')) rows.push(inMemoryRow(sizes.inMemoryRequests, sizes.readRuns, log));
+    if (want('memory')) rows.push(memoryRow(sizes.memoryVms, sizes.memoryPasids, sizes.readRuns, log));
+    if (big !== undefined && want('reopen')) rows.push(...(await reopenRows(big, sizes.readRuns, log)));
+    if (want('allocator')) rows.push(...allocatorRows(sizes.allocatorChurnOps, sizes.readRuns, log));
+    if (big !== undefined && want('startup')) rows.push(...startupRows(big.path, sizes.startupRuns, log));
+    if (big !== undefined && want('explore')) rows.push(...(await exploreRows(big.path, big.entries, opts.quick ? 5 : 30, log)));
+    if (want('fleet')) rows.push(...(await fleetRows(dir, sizes.fleetEntries, sizes.readRuns, log)));
+    if (want('serve')) rows.push(...(await serveRows(dir, sizes.serve, log)));
 
     const notes = [
       `every figure is the median of ${sizes.readRuns === sizes.writeRuns ? sizes.readRuns : `${sizes.readRuns} to ${sizes.writeRuns}`} runs; a ceiling is raw better-sqlite3 in the same run, same file pragmas (WAL, synchronous=FULL), same table made by the project's migrations, same rows (RFC 8785 text, SHA-256 leaf and chain, indexing columns)`,
-      `the ${big.entries.toLocaleString('en-US')}-entry log was built once with ledger.batch and synchronous=NORMAL to save time (${big.seconds.toFixed(1)} s); reading it does not depend on how it was synced`,
+      ...(big === undefined ? [] : [`the ${big.entries.toLocaleString('en-US')}-entry log was built once with ledger.batch and synchronous=NORMAL to save time (${big.seconds.toFixed(1)} s); reading it does not depend on how it was synced`]),
     ];
     return {
       machine, quick: opts.quick ?? false, started: started.toISOString(), seconds: Number(process.hrtime.bigint() - t0) / 1e9, sizes,
-      big_log: { entries: big.entries, requests: big.requests, build_seconds: big.seconds, synchronous: 'NORMAL' }, notes, rows,
+      big_log: big === undefined ? null : { entries: big.entries, requests: big.requests, build_seconds: big.seconds, synchronous: 'NORMAL' }, notes, rows,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

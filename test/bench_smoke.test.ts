@@ -27,13 +27,20 @@ s('the quick bench runs and reports every row with numbers', async () => {
     if (r.target.kind !== 'none') assert.type(r.pass, 'boolean', `${r.id}: judged against its target`);
   }
   assert.ok(rep.machine.cores >= 1 && rep.machine.cpu.length > 0 && rep.machine.node === process.version);
-  assert.ok(rep.big_log.entries >= rep.sizes.bigLogEntries, 'the big log has the entries asked for');
+  assert.ok(rep.big_log !== null && rep.big_log.entries >= rep.sizes.bigLogEntries, 'the big log has the entries asked for');
   assert.ok(lines.length > 10, 'progress was reported');
   const text = renderReport(rep);
   for (const r of rep.rows) assert.ok(text.includes(r.figure), `the table shows ${r.id}`);
   assert.match(text, /machine: .+cores/);
   assert.is(renderMarkdown(rep).split('\n').filter((l) => l.startsWith('| ')).length, ROWS.length + 1);
   assert.equal(JSON.parse(JSON.stringify(rep)).rows.length, ROWS.length, 'the report is plain JSON');
+});
+
+s('--only measures just the groups asked for, and builds no big log when none needs it', async () => {
+  const rep = await runBench({ quick: true, only: ['in_memory', 'allocator'], log: () => {} });
+  assert.ok(rep.rows.length > 0);
+  assert.ok(rep.rows.every((r) => r.id === 'in_memory' || r.id.startsWith('alloc_')), rep.rows.map((r) => r.id).join(','));
+  assert.is(rep.big_log, null);
 });
 
 s.run();
