@@ -59,8 +59,8 @@ or the checkpoint problem, 2 for bad input.`)
       if (o.vkey !== undefined || o.witnessVkey.length > 0) throw new CliError('--vkey and --witness-vkey are for C2SP checkpoints (this one is JSON: use --pub)');
       if (o.db === undefined) throw new CliError("required option '--db <path>' not specified");
       // A checkpoint that cannot be read is bad input, told before the key and the log are read.
-      const unusable = text === null ? null : usableProblem(verifyJsonCheckpoint(null, text, {}));
-      if (unusable !== null) throw new CliError(`${o.checkpoint}: ${unusable}`);
+      const early = text === null ? null : verifyJsonCheckpoint(null, text, {});
+      if (early?.kind === 'unusable') throw new CliError(`${o.checkpoint}: ${early.why}`);
       const trusted = o.pub === undefined ? undefined : loadPublicKey(o.pub);
       const db = await openLogFile(o.db);
       let r: LogVerification;
@@ -75,7 +75,7 @@ or the checkpoint problem, 2 for bad input.`)
           if (text === null) r = verifyLog(db, { onProgress });
           else {
             verdict = verifyJsonCheckpoint(db, text, trusted === undefined ? {} : { pub: trusted }, { onProgress });
-            r = verdict.log ?? verifyLog(db, { onProgress });
+            r = verdict.log ?? verifyLog(db, { onProgress }); // (no log only for an unusable checkpoint, refused above)
           }
         } finally {
           bar.done();
@@ -102,11 +102,6 @@ function loadPublicKey(file: string): KeyObject {
   const key = readPublicKey(text);
   if (typeof key === 'string') throw new CliError(`${file}: ${key}`);
   return key;
-}
-
-/** Why a checkpoint verdict says the checkpoint cannot be checked at all, or null. */
-function usableProblem(v: JsonCheckpointVerdict): string | null {
-  return v.kind === 'unusable' ? v.why : null;
 }
 
 /** The library's verdict as the command reports it (`--json` prints this object). */
