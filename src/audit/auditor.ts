@@ -236,7 +236,7 @@ export class Auditor {
         const m = this.s.vfioMms.get(id);
         if (typeof t.ret === 'number' && t.ret !== 0) {
           this.ctx.quirks.hit({
-            kind: 'quota_adjust_failed', seq: t.seq, request: t.cause, at: t.at, vm: this.request?.vm, mm: t.mm as string, vfio_mm: id,
+            kind: 'quota_adjust_failed', seq: t.seq, request: t.cause, at: t.at, vm: this.request?.vm, mm: t.mm, vfio_mm: id,
             detail: `lazy adjust of vfio_mm ${describeVfioMm(this.s, id)} to pasid_quota ${String(t.quota)} failed with ${t.ret}: its set keeps the limit ${String(t.set_quota)}${m ? ` while holding ${m.pasids.size}` : ''}`,
           });
         }

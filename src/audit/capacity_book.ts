@@ -27,7 +27,7 @@ export class CapacityBook {
   /** Applies one vfio_mm transition (others change no capacity). */
   apply(t: TransitionEntry): void {
     if (t.machine !== 'vfio_mm') return;
-    const id = t.vfio_mm as number;
+    const id = t.vfio_mm;
     const current = this.live.get(id);
     switch (t.event) {
       case 'CREATE': {

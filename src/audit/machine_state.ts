@@ -14,20 +14,20 @@ import { isU32 } from '../uapi/bytes.js';
  */
 export function machineStateOf(s: HostState, t: TransitionEntry): string | null {
   switch (t.machine) {
-    case 'vm': return s.vms.get(t.vm as string)?.state ?? 'none';
-    case 'container': return s.containers.get(t.container as string)?.state ?? 'none';
-    case 'group': return s.groups.get(t.group as string)?.container ? 'attached' : 'detached';
+    case 'vm': return s.vms.get(t.vm)?.state ?? 'none';
+    case 'container': return s.containers.get(t.container)?.state ?? 'none';
+    case 'group': return s.groups.get(t.group)?.container ? 'attached' : 'detached';
     case 'vfio_mm': {
-      const id = t.vfio_mm as number;
+      const id = t.vfio_mm;
       if (s.vfioMms.has(id)) return 'live';
       return typeof id === 'number' && id >= 1 && id <= s.lastVfioMm ? 'released' : 'none';
     }
     case 'pasid': return isU32(t.pasid) && s.ids.has(t.pasid) ? 'allocated' : 'free';
     // A module parameter is writable for its whole life under v1; v7 makes it read-only (no transitions).
     case 'module_param': return s.config.profile === 'v7' ? 'read_only' : 'writable';
-    case 'device': return s.devices.get(t.bdf as string)?.state ?? 'none';
+    case 'device': return s.devices.get(t.bdf)?.state ?? 'none';
     // The vIOMMU lives with its vm: a vm the host does not know has none to step.
-    case 'viommu': return s.vms.get(t.vm as string)?.viommu ?? 'none';
+    case 'viommu': return s.vms.get(t.vm)?.viommu ?? 'none';
     default: return null;
   }
 }

@@ -2,7 +2,8 @@ import { EntryLog } from '../store/log.js';
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
-import { checkSignature, parseCheckpoint, readPublicKey, type Checkpoint } from '../replay/checkpoint.js';
+import { readPublicKey } from '../replay/checkpoint.js';
+import { isJsonCheckpoint, verifyJsonCheckpoint, type JsonCheckpointRead, type JsonCheckpointVerdict } from '../replay/verify_checkpoint.js';
 import { safeLines, showName as n } from '../text/escape.js';
 import { untrustedSnapshots, verifyLog, type LogVerification, type UntrustedSnapshot } from '../replay/verify.js';
 import { CliError, intArg, printJson } from './common.js';
@@ -47,9 +48,9 @@ Exit status: 0 when the log (and checkpoint) check out, 1 naming the first bad s
 or the checkpoint problem, 2 for bad input.`)
     .action(async (o: { db?: string; checkpoint?: string; pub?: string; vkey?: string; witnessVkey: string[]; minWitnesses?: number; json?: boolean }) => {
       if (o.pub !== undefined && o.checkpoint === undefined) throw new CliError('--pub needs --checkpoint');
-      if (o.checkpoint !== undefined) {
-        const text = readText(o.checkpoint, 'checkpoint');
-        if (!text.trimStart().startsWith('{')) {
+      const text = o.checkpoint === undefined ? null : readText(o.checkpoint, 'checkpoint');
+      if (o.checkpoint !== undefined && text !== null) {
+        if (!isJsonCheckpoint(text)) {
           if (o.pub !== undefined) throw new CliError('--pub is for JSON checkpoints: a C2SP checkpoint needs --vkey');
           const opts = { checkpoint: o.checkpoint, witnessVkey: o.witnessVkey, ...(o.db !== undefined ? { db: o.db } : {}), ...(o.vkey !== undefined ? { vkey: o.vkey } : {}), ...(o.minWitnesses !== undefined ? { minWitnesses: o.minWitnesses } : {}), ...(o.json ? { json: true } : {}) };
           return verifyNoteCheckpoint(opts, text);
@@ -57,17 +58,25 @@ or the checkpoint problem, 2 for bad input.`)
       }
       if (o.vkey !== undefined || o.witnessVkey.length > 0) throw new CliError('--vkey and --witness-vkey are for C2SP checkpoints (this one is JSON: use --pub)');
       if (o.db === undefined) throw new CliError("required option '--db <path>' not specified");
-      const cp = o.checkpoint === undefined ? null : loadCheckpoint(o.checkpoint);
+      // A checkpoint that cannot be read is bad input, told before the key and the log are read.
+      const early = text === null ? null : verifyJsonCheckpoint(null, text, {});
+      if (early?.kind === 'unusable') throw new CliError(`${o.checkpoint}: ${early.why}`);
       const trusted = o.pub === undefined ? undefined : loadPublicKey(o.pub);
       const db = await openLogFile(o.db);
       let r: LogVerification;
+      let verdict: JsonCheckpointVerdict | null = null;
       let snapshots: UntrustedSnapshot[];
       try {
         const total = new EntryLog(db).head().seq;
         const bar = progress('entries verified', total);
         const tick = ticker(bar);
+        const onProgress = (n: number) => tick(n);
         try {
-          r = verifyLog(db, { chainAt: cp?.size, onProgress: (n) => tick(n) });
+          if (text === null) r = verifyLog(db, { onProgress });
+          else {
+            verdict = verifyJsonCheckpoint(db, text, trusted === undefined ? {} : { pub: trusted }, { onProgress });
+            r = verdict.log ?? verifyLog(db, { onProgress }); // (no log only for an unusable checkpoint, refused above)
+          }
         } finally {
           bar.done();
         }
@@ -75,24 +84,12 @@ or the checkpoint problem, 2 for bad input.`)
       } finally {
         db.close();
       }
-      const check = cp ? checkCheckpoint(cp, o.checkpoint!, r, trusted) : null;
+      const check = verdict ? checkpointCheck(o.checkpoint ?? '', verdict) : null;
       const ok = r.ok && (check === null || check.ok);
       if (o.json) printJson({ ok, entries: r.entries, size: r.size, chain: r.chain, bad: r.bad, checkpoint: check, clock_backwards: r.clockBackwards, untrusted_snapshots: snapshots });
       else process.stdout.write(safeLines([...lines(r, check), ...warnings(r, snapshots)]) + '\n');
       if (!ok) process.exitCode = 1;
     });
-}
-
-function loadCheckpoint(file: string): Checkpoint {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new CliError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  const cp = parseCheckpoint(text);
-  if (typeof cp === 'string') throw new CliError(`${file}: ${cp}`);
-  return cp;
 }
 
 function loadPublicKey(file: string): KeyObject {
@@ -107,19 +104,22 @@ function loadPublicKey(file: string): KeyObject {
   return key;
 }
 
-/** The signature first, then whether the log still holds entry `size` with exactly that chain. */
-function checkCheckpoint(cp: Checkpoint, file: string, r: LogVerification, trusted?: KeyObject): CheckpointCheck {
-  const base = { file, size: cp.size, chain: cp.chain, at: cp.at };
-  const sig = checkSignature(cp, trusted);
-  if (sig) return { ...base, ok: false, problem: 'signature', detail: sig };
-  if (r.chainAt) {
-    if (r.chainAt.chain === cp.chain) return { ...base, ok: true, problem: null, detail: null };
-    return { ...base, ok: false, problem: 'rewritten', detail: `the log's chain at seq ${cp.size} is ${r.chainAt.chain}, the checkpoint signed ${cp.chain}: entries up to ${cp.size} were rewritten since ${cp.at}` };
+/** The library's verdict as the command reports it (`--json` prints this object). */
+function checkpointCheck(file: string, v: JsonCheckpointVerdict): CheckpointCheck | null {
+  const cp = v.checkpoint;
+  if (cp === null) return null;
+  return { file, size: cp.size, chain: cp.chain, at: cp.at, ok: v.kind === 'ok', problem: v.kind === 'ok' ? null : v.kind, detail: detail(v, cp) };
+}
+
+function detail(v: JsonCheckpointVerdict, cp: JsonCheckpointRead): string | null {
+  switch (v.kind) {
+    case 'ok': return null;
+    case 'signature': case 'unusable': return v.why;
+    case 'rewritten': return `the log's chain at seq ${cp.size} is ${v.found}, the checkpoint signed ${cp.chain}: entries up to ${cp.size} were rewritten since ${cp.at}`;
+    case 'truncated': return `the log has ${v.entries} entries, the checkpoint of ${cp.at} signed ${cp.size}: the log was cut back`;
+    case 'unchecked': return `the log is bad at seq ${v.bad.seq}, before the checkpoint's size ${cp.size}`;
+    case 'witnesses': return `${v.cosigned.length} of ${v.needed} witnesses cosigned`;
   }
-  if (r.ok) {
-    return { ...base, ok: false, problem: 'truncated', detail: `the log has ${r.size} entries, the checkpoint of ${cp.at} signed ${cp.size}: the log was cut back` };
-  }
-  return { ...base, ok: false, problem: 'unchecked', detail: `the log is bad at seq ${r.bad!.seq}, before the checkpoint's size ${cp.size}` };
 }
 
 function warnings(r: LogVerification, snapshots: UntrustedSnapshot[]): string[] {

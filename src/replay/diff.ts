@@ -96,18 +96,18 @@ function collect(d: LogDiff, t: TransitionEntry, mmOf: Map<number, string>): voi
       return;
     case 'vfio_mm':
       if (t.event === 'CREATE') {
-        mmOf.set(t.vfio_mm as number, str(t.mm));
-        d.vfio_mms.created.push({ seq: t.seq, vfio_mm: t.vfio_mm as number, mm: str(t.mm), gen: t.gen as number, quota: t.quota as number });
+        mmOf.set(t.vfio_mm, str(t.mm));
+        d.vfio_mms.created.push({ seq: t.seq, vfio_mm: t.vfio_mm, mm: str(t.mm), gen: t.gen, quota: t.quota });
       } else if (t.event === 'RELEASE') {
-        d.vfio_mms.released.push({ seq: t.seq, vfio_mm: t.vfio_mm as number, mm: str(t.mm), freed: t.freed as number });
+        d.vfio_mms.released.push({ seq: t.seq, vfio_mm: t.vfio_mm, mm: str(t.mm), freed: t.freed });
       } else if (t.event === 'QUOTA_ADJUST') {
         d.pasid_quota.adjusts.push({
-          seq: t.seq, vfio_mm: t.vfio_mm as number, mm: str(t.mm), quota: t.quota as number, set_quota: t.set_quota as number, ret: t.ret as number,
+          seq: t.seq, vfio_mm: t.vfio_mm, mm: str(t.mm), quota: t.quota, set_quota: t.set_quota, ret: t.ret,
         });
       }
       return;
     case 'module_param':
-      if (t.name === 'pasid_quota') d.pasid_quota.changes.push({ seq: t.seq, old: t.old as number, value: t.value as number, actor: str(t.actor) });
+      if (t.name === 'pasid_quota') d.pasid_quota.changes.push({ seq: t.seq, old: t.old, value: t.value, actor: str(t.actor) });
       return;
     case 'vm':
       if (t.event === 'VM_START') d.vms.started.push({ seq: t.seq, vm: str(t.vm), mm: str(t.mm) });

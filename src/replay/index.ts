@@ -19,5 +19,10 @@ export {
   CHECKPOINT_FORMAT, checkpointMessage, generateCheckpointKeys, makeCheckpoint, parseCheckpoint, checkSignature,
   readPrivateKey, readPublicKey, type Checkpoint,
 } from './checkpoint.js';
+export {
+  verifyCheckpoint, verifyC2spCheckpoint, verifyJsonCheckpoint, isJsonCheckpoint,
+  type CheckpointVerdict, type CheckpointVerdictKind, type C2spCheckpointVerdict, type JsonCheckpointVerdict,
+  type CheckpointKeys, type NoteCheckpointRead, type JsonCheckpointRead, type VerifyCheckpointOptions,
+} from './verify_checkpoint.js';
 export { SnapshotCache, SNAPSHOT_EVERY, snapshotProblem, type CacheStats } from '../snapshot/cache.js';
 export { encodeState, decodeState, stateDigest, SNAPSHOT_FORMAT } from '../snapshot/codec.js';

@@ -208,7 +208,7 @@ function holdings(entries: Entry[], opOf: (seq: number) => string | null): Pasid
     if (t.machine !== 'pasid') continue;
     if (t.event === 'ALLOC') {
       open = {
-        vfio_mm: t.vfio_mm as number, mm: t.mm as string, alloc_seq: t.seq, alloc_cause: t.cause, alloc_at: t.at,
+        vfio_mm: t.vfio_mm, mm: t.mm, alloc_seq: t.seq, alloc_cause: t.cause, alloc_at: t.at,
         free_seq: null, free_cause: null, free_at: null, freed_by: null,
       };
       out.push(open);
