@@ -67,6 +67,12 @@ async function checkpointAt(size: number): Promise<{ note: string; body: Checkpo
   throw new Error('unreachable');
 }
 
+/** Waits until `--checkpoint-out` holds `note` (it is written after the checkpoint is served, off the main thread). */
+async function outHolds(note: string): Promise<void> {
+  for (let i = 0; i < 100 && readFileSync(out, 'utf8') !== note; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.is(readFileSync(out, 'utf8'), note);
+}
+
 function stopChild(c: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
     if (c.exitCode !== null) return resolve(c.exitCode);
@@ -106,7 +112,7 @@ s('after every 4 new entries a new checkpoint, consistent with the first; --chec
   assert.ok(n - first.body.size >= 4, `${n} - ${first.body.size}`);
   const second = await checkpointAt(n);
   assert.is.not(second.body.root.toString('base64'), first.body.root.toString('base64'));
-  assert.is(readFileSync(out, 'utf8'), second.note);
+  await outHolds(second.note);
   const p = await http(socket, 'GET', `/v1/proof/consistency?old=${first.body.size}`, { token: tok.auditor });
   assert.is(p.status, 200, p.text);
   assert.is(p.json.old_root, first.body.root.toString('base64'));

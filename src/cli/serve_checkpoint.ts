@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { CheckpointOptions } from '../server/checkpointer.js';
 import { showName } from '../text/escape.js';
 import { parseCheckpoint } from '../tlog/checkpoint.js';
@@ -7,7 +8,7 @@ import { openNote } from '../tlog/note.js';
 import { noteOrigin } from './checkpoint_note.js';
 import { CliError } from './common.js';
 import { loadSigner, readText } from './note_keys.js';
-import { checkOutFile, writeOutFileSync } from './out_file.js';
+import { checkOutFile, writeOutFile } from './out_file.js';
 
 /** `serve`'s checkpoint flags. */
 export interface ServeCheckpointFlags {
@@ -45,7 +46,8 @@ export function serveCheckpoint(o: ServeCheckpointFlags & { db: string }): Check
 
 /**
  * The writer of `--checkpoint-out FILE`: each checkpoint replaces the file whole, through
- * the output-file guard (a temporary file, fsync, rename). It replaces only a checkpoint
+ * the output-file guard (a temporary file, fsync, rename), its data written and synced
+ * off the main thread. It replaces only a checkpoint
  * this key signed (so a file the server wrote, or `checkpoint --key` with the same key),
  * never the log or the key, never anything else: checked at start (a CliError, exit 2)
  * and again before every write (then the write is skipped and reported).
@@ -66,8 +68,17 @@ function checkpointFile(file: string, protect: string[], signer: NoteVerifier): 
     }
   };
   guard();
-  return (note) => {
+  return async (note) => {
     guard();
-    writeOutFileSync(file, note, { force: true, protect });
+    // The data and its fsync go through the thread pool; the guard's rename is all the main thread does.
+    await writeOutFile(file, async (tmp) => {
+      const fh = await open(tmp, 'w');
+      try {
+        await fh.writeFile(note, 'utf8');
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }, { force: true, protect });
   };
 }

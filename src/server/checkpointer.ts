@@ -16,8 +16,12 @@ export interface CheckpointOptions {
   every?: number;
   /** Also sign every this many seconds when the log grew (default: only by `every`). */
   intervalSeconds?: number;
-  /** Called with each new checkpoint (e.g. to write `--checkpoint-out`); what it throws is reported, never fatal. */
-  publish?: (note: string, size: number) => void;
+  /**
+   * Called with each new checkpoint (e.g. to write `--checkpoint-out`), one call at a
+   * time: while one runs, only the newest checkpoint signed meanwhile is published next.
+   * What it throws or rejects with is reported, never fatal.
+   */
+  publish?: (note: string, size: number) => void | Promise<void>;
   /** Where a signing or publishing failure goes (default: one line on stderr). */
   onError?: (e: Error) => void;
 }
@@ -47,6 +51,9 @@ export class Checkpointer {
   private closed = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly every: number;
+  /** The publication in flight, and the newest checkpoint waiting for it. */
+  private publishing: Promise<void> | null = null;
+  private waiting: SignedCheckpoint | null = null;
 
   constructor(private readonly tree: MerkleStore, private readonly opts: CheckpointOptions) {
     this.every = Math.max(1, opts.every ?? DEFAULT_CHECKPOINT_EVERY);
@@ -57,14 +64,18 @@ export class Checkpointer {
     return this.last;
   }
 
-  /** Signs the log as it is now (when not empty), and starts the interval when one was given. */
-  start(): void {
+  /**
+   * Signs the log as it is now (when not empty), and starts the interval when one was
+   * given. Resolves once that first checkpoint was published (or its failure reported).
+   */
+  async start(): Promise<void> {
     this.sign();
     const s = this.opts.intervalSeconds;
     if (s !== undefined && s > 0) {
       this.timer = setInterval(() => this.sign(), s * 1000);
       this.timer.unref();
     }
+    while (this.publishing) await this.publishing;
   }
 
   /** After a successful commit: schedules a signature when `every` entries were added since the last one. */
@@ -84,11 +95,12 @@ export class Checkpointer {
     });
   }
 
-  /** Stops signing (the server is stopping; its connection is about to close). */
-  close(): void {
+  /** Stops signing (the server is stopping; its connection is about to close) and waits for the publication in flight. */
+  async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    while (this.publishing) await this.publishing;
   }
 
   /** Signs the current size when it differs from the last signed one; reports failures. */
@@ -104,11 +116,31 @@ export class Checkpointer {
     } catch (e) {
       return this.report(e);
     }
-    try {
-      this.opts.publish?.(signed.note, signed.size);
-    } catch (e) {
-      this.report(e);
+    this.publish(signed);
+  }
+
+  /** Hands a checkpoint to `publish`, one at a time, the newest first. */
+  private publish(signed: SignedCheckpoint): void {
+    const publish = this.opts.publish;
+    if (!publish) return;
+    if (this.publishing) {
+      this.waiting = signed;
+      return;
     }
+    this.publishing = (async () => {
+      let next: SignedCheckpoint | null = signed;
+      while (next) {
+        try {
+          await publish(next.note, next.size);
+        } catch (e) {
+          this.report(e);
+        }
+        next = this.waiting;
+        this.waiting = null;
+      }
+      // Always after an await above: the assignment below has happened.
+      this.publishing = null;
+    })();
   }
 
   private report(e: unknown): void {

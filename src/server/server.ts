@@ -72,7 +72,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     throw e;
   }
   service = new PasidService(ledger, committer, o.maxBody ?? DEFAULT_MAX_BODY, o.checkpoint);
-  service.checkpoints?.start();
+  await service.checkpoints?.start();
   const handler = service.handle.bind(service);
   const servers: Server[] = [];
   try {
@@ -111,7 +111,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     };
   } catch (e) {
     for (const s of servers) s.close();
-    service.checkpoints?.close();
+    await service?.checkpoints?.close();
     await committer.close();
     ledger.close();
     throw e;
@@ -149,7 +149,7 @@ async function stop(service: PasidService, servers: Server[], ledger: Ledger, so
   clearTimeout(grace);
   await service.committer.drain();
   await service.committer.close();
-  service.checkpoints?.close();
+  await service.checkpoints?.close();
   ledger.close();
   try {
     unlinkSync(socket);
