@@ -47,6 +47,8 @@ export interface SignedCheckpoint {
  */
 export class Checkpointer {
   private last: SignedCheckpoint | null = null;
+  /** The size last tried, signed or not: a failure is tried again once the log grew, not at every commit. */
+  private tried = 0;
   private scheduled = false;
   private closed = false;
   private timer: NodeJS.Timeout | null = null;
@@ -87,7 +89,7 @@ export class Checkpointer {
     } catch (e) {
       return this.report(e);
     }
-    if (size - (this.last?.size ?? 0) < this.every) return;
+    if (size - this.tried < this.every) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -109,7 +111,8 @@ export class Checkpointer {
     let signed: SignedCheckpoint;
     try {
       const size = this.tree.logSize();
-      if (size === 0 || size === this.last?.size) return;
+      if (size === 0 || size === this.tried) return;
+      this.tried = size;
       const note = checkpointText(this.tree, this.opts.signer, { ...(this.opts.origin !== undefined ? { origin: this.opts.origin } : {}), size });
       signed = { note, size };
       this.last = signed;
@@ -128,6 +131,8 @@ export class Checkpointer {
       return;
     }
     this.publishing = (async () => {
+      // First yield, so that `this.publishing` is assigned before the loop can end (a publish may throw at once).
+      await Promise.resolve();
       let next: SignedCheckpoint | null = signed;
       while (next) {
         try {
@@ -138,7 +143,6 @@ export class Checkpointer {
         next = this.waiting;
         this.waiting = null;
       }
-      // Always after an await above: the assignment below has happened.
       this.publishing = null;
     })();
   }
