@@ -2,7 +2,7 @@ import { verifyWithRoot } from '../replay/proofs.js';
 import { EntryLog } from '../store/log.js';
 import { MerkleStore } from '../store/tree.js';
 import { formatCheckpoint } from '../tlog/checkpoint.js';
-import { keyNameProblem } from '../tlog/keys.js';
+import { keyNameProblem, type NoteSigner } from '../tlog/keys.js';
 import { signNote } from '../tlog/note.js';
 import { CliError, printJson } from './common.js';
 import { loadSigner } from './note_keys.js';
@@ -11,15 +11,26 @@ import { progress } from './progress.js';
 import { writeOut } from './write_out.js';
 
 /**
+ * The origin line a signed-note key signs under (`origin`, default the key's name),
+ * checked as `checkpoint --key` checks it.
+ *
+ * @throws CliError for an origin that is not one printable line, or a key name C2SP refuses.
+ */
+export function noteOrigin(signer: NoteSigner, origin: string | undefined, originFlag: string, keyFlag: string): string {
+  const o = origin ?? signer.name;
+  if (o.length === 0 || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(o)) throw new CliError(`${originFlag} must be one line of printable text`);
+  if (keyNameProblem(signer.name)) throw new CliError(`${keyFlag}: ${keyNameProblem(signer.name)}`);
+  return o;
+}
+
+/**
  * `checkpoint` with a signed-note key: verifies the log, recomputes the RFC 6962 root
  * from the entries' texts, checks that the stored tree agrees, and writes the C2SP
  * checkpoint as a signed note.
  */
 export async function signNoteCheckpoint(o: { db: string; key: string; origin?: string; out: string; force?: boolean; json?: boolean }): Promise<void> {
   const signer = loadSigner(o.key, '--key');
-  const origin = o.origin ?? signer.name;
-  if (origin.length === 0 || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(origin)) throw new CliError('--origin must be one line of printable text');
-  if (keyNameProblem(signer.name)) throw new CliError(`--key: ${keyNameProblem(signer.name)}`);
+  const origin = noteOrigin(signer, o.origin, '--origin', '--key');
   const db = await openLogFile(o.db);
   let text: string;
   let size: number;

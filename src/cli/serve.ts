@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { DEFAULT_MAX_BODY, ServeError } from '../server/errors.js';
 import { CliError, configOptions, intArg, type ConfigFlags } from './common.js';
+import type { ServeCheckpointFlags } from './serve_checkpoint.js';
+import { showName } from '../text/escape.js';
 
 function modeArg(v: string): number {
   if (!/^0?[0-7]{3}$/.test(v)) throw new CliError(`--socket-mode must be an octal mode like 0660, not ${JSON.stringify(v)}`);
@@ -22,9 +24,16 @@ export function registerServe(program: Command): void {
     .option('--pasid-quota <n>', 'pasid_quota of a new log (default 1000)', intArg('--pasid-quota', 0x7fffffff))
     .option('--capacity <n>', 'PASIDs the host can hand out in all', intArg('--capacity', 2 ** 32))
     .option('--pasid-bits <n>', 'PASID width of a new log (default 20)', intArg('--pasid-bits', 20))
+    // Signed checkpoints (docs/checkpoint.md, "Checkpoints from serve").
+    .option('--checkpoint-key <file>', 'sign a C2SP checkpoint with this signed-note key (keygen --name) at start and as the log grows; GET /checkpoint serves it')
+    .option('--checkpoint-every <n>', 'sign after this many new entries (default 1000)', intArg('--checkpoint-every'))
+    .option('--checkpoint-interval <seconds>', 'also sign every this many seconds when the log grew', intArg('--checkpoint-interval', 86400))
+    .option('--checkpoint-out <file>', 'also write each checkpoint to this file, atomically (it replaces only a checkpoint of the same key)')
+    .option('--checkpoint-origin <origin>', 'the checkpoint origin line (default: the key name)')
     .addHelpText('after', '\nAPI: docs/http-api.md (OpenAPI: docs/openapi.json). Tokens: pasid-ledger token add.\nSIGTERM/SIGINT: stop accepting, commit what was accepted, close, exit 0.\nIt prints one line "listening on PATH" on stderr when ready.')
-    .action(async (o: { db: string; socket: string; socketMode?: number; listen?: string; tlsCert?: string; tlsKey?: string; maxBody?: number } & ConfigFlags) => {
+    .action(async (o: { db: string; socket: string; socketMode?: number; listen?: string; tlsCert?: string; tlsKey?: string; maxBody?: number } & ConfigFlags & ServeCheckpointFlags) => {
       if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new CliError('give both --tls-cert and --tls-key, or neither');
+      const checkpoint = (await import('./serve_checkpoint.js')).serveCheckpoint(o);
       const { startServer } = await import('../server/server.js');
       let server;
       try {
@@ -34,11 +43,14 @@ export function registerServe(program: Command): void {
           ...(o.listen !== undefined ? { listen: o.listen } : {}),
           ...(o.tlsCert !== undefined ? { tlsCert: o.tlsCert, tlsKey: o.tlsKey! } : {}),
           ...(o.maxBody !== undefined ? { maxBody: o.maxBody } : {}),
+          ...(checkpoint ? { checkpoint } : {}),
         });
       } catch (e) {
         if (e instanceof ServeError) throw new CliError(e.message);
         throw e;
       }
+      const cp = server.service.checkpoints?.latest;
+      if (checkpoint) process.stderr.write(`pasid-ledger: signing checkpoints of ${showName(checkpoint.origin!)} as ${showName(checkpoint.signer.name)}${cp ? `, size ${cp.size} signed` : ''}\n`);
       process.stderr.write(`pasid-ledger: listening on ${server.socket}${server.port !== null ? ` and port ${server.port}` : ''} (log ${o.db}, head seq ${server.ledger.head().seq})\n`);
       await new Promise<void>((resolve) => {
         const bye = () => {

@@ -76,6 +76,18 @@ export function openApiDocument(): Record<string, any> {
     type: 'object', required: ['token', 'role', 'vm', 'added', 'revoked'],
     properties: { token: { type: 'string' }, role: { enum: ['vmm', 'admin', 'auditor'] }, vm: { type: ['string', 'null'] }, added: { type: 'integer' }, revoked: { type: ['integer', 'null'] } },
   };
+  const b64 = { type: 'string', contentEncoding: 'base64', description: 'a SHA-256 hash, base64' };
+  schemas.InclusionProof = {
+    description: 'An RFC 6962 inclusion proof, exactly as `pasid-ledger prove --seq N --json` prints it (indented, ending in a newline).',
+    type: 'object', required: ['index', 'tree_size', 'leaf_hash', 'hashes', 'root'],
+    properties: { index: { type: 'integer', description: 'seq - 1' }, tree_size: { type: 'integer' }, leaf_hash: b64, hashes: { type: 'array', items: b64 }, root: b64 },
+  };
+  schemas.ConsistencyProof = {
+    description: 'An RFC 6962 consistency proof, exactly as `pasid-ledger prove --old-size A --json` prints it.',
+    type: 'object', required: ['old_size', 'tree_size', 'old_root', 'root', 'hashes'],
+    properties: { old_size: { type: 'integer' }, tree_size: { type: 'integer' }, old_root: b64, root: b64, hashes: { type: 'array', items: b64 } },
+  };
+  const sizeParam = { name: 'size', in: 'query', required: false, schema: { type: 'integer', minimum: 1 }, description: 'the tree size (default: the latest signed checkpoint\'s size, else the whole log)' };
   return {
     openapi: '3.1.0',
     info: {
@@ -140,6 +152,31 @@ export function openApiDocument(): Record<string, any> {
           summary: 'Revoke a token (admin)',
           parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }],
           responses: { 200: { description: 'revoked at seq', content: json({ type: 'object', properties: { token: { type: 'string' }, revoked: { type: 'integer' } } }) }, ...errors(401, 403, 404) },
+        },
+      },
+      '/v1/proof/inclusion': {
+        get: {
+          summary: 'An inclusion proof of entry seq in the tree of size entries (admin, auditor)',
+          parameters: [{ name: 'seq', in: 'query', required: true, schema: { type: 'integer', minimum: 1 } }, sizeParam],
+          responses: { 200: { description: 'the proof, as `prove --json` prints it', content: json(ref('InclusionProof')) }, ...errors(400, 401, 403, 503) },
+        },
+      },
+      '/v1/proof/consistency': {
+        get: {
+          summary: 'A consistency proof that the tree of old entries is a prefix of the tree of size entries (admin, auditor)',
+          parameters: [{ name: 'old', in: 'query', required: true, schema: { type: 'integer', minimum: 1 } }, sizeParam],
+          responses: { 200: { description: 'the proof, as `prove --old-size --json` prints it', content: json(ref('ConsistencyProof')) }, ...errors(400, 401, 403, 503) },
+        },
+      },
+      '/checkpoint': {
+        get: {
+          summary: 'The latest signed C2SP checkpoint (serve --checkpoint-key); public evidence, no token needed',
+          security: [],
+          responses: {
+            200: { description: 'a C2SP signed note: origin, tree size, base64 root, a blank line, the signature line (docs/checkpoint.md)', content: { 'text/plain': { schema: { type: 'string' } } } },
+            404: { description: 'the server signs no checkpoints (no --checkpoint-key), or none yet (an empty log)', content: json(ref('Error')) },
+            ...errors(503),
+          },
         },
       },
       '/healthz': {

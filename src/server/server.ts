@@ -3,6 +3,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect, isIP } from 'node:net';
 import { openLedger, type Ledger, type LedgerOptions } from '../ledger.js';
+import type { CheckpointOptions } from './checkpointer.js';
 import { Committer } from './committer.js';
 import { PasidService } from './service.js';
 
@@ -21,6 +22,8 @@ export interface ServeOptions {
   maxBody?: number;
   /** Options for a new log (and checked against an existing one). */
   ledger?: LedgerOptions;
+  /** Sign C2SP checkpoints (`--checkpoint-key`): served at `GET /checkpoint`. */
+  checkpoint?: CheckpointOptions;
 }
 
 /** A running server. */
@@ -68,7 +71,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     await committer.close();
     throw e;
   }
-  service = new PasidService(ledger, committer, o.maxBody ?? DEFAULT_MAX_BODY);
+  service = new PasidService(ledger, committer, o.maxBody ?? DEFAULT_MAX_BODY, o.checkpoint);
+  await service.checkpoints?.start();
   const handler = service.handle.bind(service);
   const servers: Server[] = [];
   try {
@@ -107,6 +111,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     };
   } catch (e) {
     for (const s of servers) s.close();
+    await service?.checkpoints?.close();
     await committer.close();
     ledger.close();
     throw e;
@@ -144,6 +149,7 @@ async function stop(service: PasidService, servers: Server[], ledger: Ledger, so
   clearTimeout(grace);
   await service.committer.drain();
   await service.committer.close();
+  await service.checkpoints?.close();
   ledger.close();
   try {
     unlinkSync(socket);

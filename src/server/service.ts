@@ -3,12 +3,15 @@ import type { GroupResult, Ledger } from '../ledger.js';
 import { parseRequest, RequestError } from '../model/request.js';
 import { TOKEN_ROLES, type TokenRecord, type TokenRole } from '../model/token.js';
 import type { Request } from '../model/types.js';
+import { MerkleStore } from '../store/tree.js';
 import { TokenGate } from './auth.js';
 import { BodyError, readBody } from './body.js';
+import { Checkpointer, type CheckpointOptions } from './checkpointer.js';
 import { CommitFailed, RefusedError, type CommitInfo, type Committer } from './committer.js';
 import { Followers } from './follow.js';
 import { ServerMetrics } from './metrics.js';
 import { outcomeView } from './outcome.js';
+import { ProofRoutes } from './proof_routes.js';
 import { ServeUi } from './ui.js';
 import type { WireItem } from './wire.js';
 
@@ -25,20 +28,29 @@ export class PasidService {
   readonly followers: Followers;
   /** The incident explorer under /ui/ (admin and auditor tokens). */
   readonly ui: ServeUi;
+  /** The checkpoint signer (`--checkpoint-key`), or null. */
+  readonly checkpoints: Checkpointer | null;
+  /** `GET /v1/proof/inclusion` and `/v1/proof/consistency`. */
+  readonly proofs: ProofRoutes;
   /** Set on SIGTERM/SIGINT: new requests get 503. */
   stopping = false;
 
-  constructor(readonly ledger: Ledger, readonly committer: Committer, readonly maxBody: number) {
+  constructor(readonly ledger: Ledger, readonly committer: Committer, readonly maxBody: number, checkpoint?: CheckpointOptions) {
     this.gate = new TokenGate(ledger);
     this.metrics = new ServerMetrics(ledger);
     this.followers = new Followers(ledger);
-    this.ui = new ServeUi(ledger, this.gate);
+    const tree = new MerkleStore(ledger.db);
+    const cp = checkpoint ? new Checkpointer(tree, checkpoint) : null;
+    this.checkpoints = cp;
+    this.proofs = new ProofRoutes(tree, () => cp?.latest?.size);
+    this.ui = new ServeUi(ledger, this.gate, Date.now, cp ? () => cp.latest?.note ?? null : undefined);
   }
 
   /** After each group commit: metrics, and entry streams woken. */
   onCommit(info: CommitInfo, items: WireItem[], results: GroupResult[] | null): void {
     this.metrics.commit(info, items, results);
     if (info.ok) this.followers.wake();
+    if (info.ok) this.checkpoints?.onCommit();
   }
 
   /** The request listener. Never throws: every failure is an HTTP status. */
@@ -56,6 +68,8 @@ export class PasidService {
     const method = req.method ?? 'GET';
     if (this.stopping) return this.fail(res, 503, 'the server is shutting down', 'stopping');
     if (path === '/healthz' && method === 'GET') return send(res, 200, { ok: true, seq: this.ledger.head().seq });
+    // Public evidence: no token.
+    if (path === '/checkpoint' && method === 'GET') return this.sendCheckpoint(res);
     // The explorer authenticates its own way too (a session cookie a browser sends).
     if (this.ui.owns(path)) return this.ui.handle(req, res, url, (status, error, why) => this.fail(res, status, error, why));
     const who = this.gate.authenticate(req);
@@ -106,6 +120,14 @@ export class PasidService {
       if (!/^\d{1,15}$/.test(from)) return this.fail(res, 400, '"from" must be a seq (a non-negative integer)', 'invalid');
       return this.streamEntries(req, res, Math.max(1, Number(from)), url.searchParams.get('follow') === '1');
     }
+    if (this.proofs.owns(path)) {
+      if (!this.readOnly(who, res)) return;
+      const r = this.proofs.answer(path, url.searchParams);
+      if (!r.ok) return this.fail(res, 400, r.error, 'invalid');
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(r.text) });
+      res.end(r.text);
+      return;
+    }
     if (path === '/metrics') {
       if (!this.readOnly(who, res)) return;
       const text = await this.metrics.registry.metrics();
@@ -121,6 +143,15 @@ export class PasidService {
     if (who.role !== 'vmm') return true;
     this.fail(res, 403, 'a vmm token may not read the whole host', 'forbidden');
     return false;
+  }
+
+  /** `GET /checkpoint`: the latest signed checkpoint as a C2SP note, or 404. */
+  private sendCheckpoint(res: ServerResponse): void {
+    if (!this.checkpoints) return this.fail(res, 404, 'this server signs no checkpoints: start it with --checkpoint-key KEY', 'invalid');
+    const cp = this.checkpoints.latest;
+    if (!cp) return this.fail(res, 404, 'no checkpoint yet: the log is empty (or signing failed: see the server\'s stderr)', 'invalid');
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(cp.note), 'Cache-Control': 'no-cache' });
+    res.end(cp.note);
   }
 
   private async postRequests(req: IncomingMessage, res: ServerResponse, who: TokenRecord): Promise<void> {

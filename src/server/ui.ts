@@ -39,7 +39,8 @@ export class ServeUi {
   private readonly sessions = new Map<string, { token: string; expires: number }>();
   private api: ExploreApi | null = null;
 
-  constructor(private readonly ledger: Ledger, private readonly gate: TokenGate, private readonly now: () => number = Date.now) {}
+  /** `checkpoint`: the signed checkpoint "download evidence" proves against (serve's latest), if any. */
+  constructor(private readonly ledger: Ledger, private readonly gate: TokenGate, private readonly now: () => number = Date.now, private readonly checkpoint?: () => string | null) {}
 
   /** Whether a path is the explorer's. */
   owns(path: string): boolean {
@@ -82,7 +83,7 @@ export class ServeUi {
   }
 
   private explorer(): ExploreApi {
-    this.api ??= createExploreApi(this.ledger.db, { prefix: UI_PREFIX });
+    this.api ??= createExploreApi(this.ledger.db, { prefix: UI_PREFIX, ...(this.checkpoint ? { checkpoint: this.checkpoint } : {}) });
     return this.api;
   }
 

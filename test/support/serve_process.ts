@@ -2,15 +2,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { CLI } from '../helpers.js';
 
 /**
- * Starts `pasid-ledger serve --db DB --socket SOCKET` as a real process and resolves once
- * it says it listens (on stderr); rejects with its stderr if it exits first.
+ * Starts `pasid-ledger serve --db DB --socket SOCKET [ARGS...]` as a real process and
+ * resolves once it says it listens (on stderr); rejects with its stderr if it exits first.
+ * `args` are further serve options (none by default).
  *
  * @example
  * const child = await serveProcess(db, join(dir, 's.sock'));
+ * const signer = await serveProcess(db, sock, ['--checkpoint-key', key, '--checkpoint-every', '4']);
  */
-export function serveProcess(db: string, socket: string): Promise<ChildProcess> {
+export function serveProcess(db: string, socket: string, args: readonly string[] = []): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--db', db, '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--db', db, '--socket', socket, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr!.on('data', (c: Buffer) => {
       err += c.toString();
