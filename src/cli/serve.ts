@@ -22,9 +22,13 @@ export function registerServe(program: Command): void {
     .option('--pasid-quota <n>', 'pasid_quota of a new log (default 1000)', intArg('--pasid-quota', 0x7fffffff))
     .option('--capacity <n>', 'PASIDs the host can hand out in all', intArg('--capacity', 2 ** 32))
     .option('--pasid-bits <n>', 'PASID width of a new log (default 20)', intArg('--pasid-bits', 20))
-    .addHelpText('after', '\nAPI: docs/http-api.md (OpenAPI: docs/openapi.json). Tokens: pasid-ledger token add.\nSIGTERM/SIGINT: stop accepting, commit what was accepted, close, exit 0.\nIt prints one line "listening on PATH" on stderr when ready.')
-    .action(async (o: { db: string; socket: string; socketMode?: number; listen?: string; tlsCert?: string; tlsKey?: string; maxBody?: number } & ConfigFlags) => {
+    .option('--ship-to <url>', 'ship the committed entries into this fleet PostgreSQL from inside the server (like ship, verified on arrival)')
+    .option('--ship-host <name>', "with --ship-to: the host's name in the fleet (default: this machine's hostname)")
+    .addHelpText('after', '\nAPI: docs/http-api.md (OpenAPI: docs/openapi.json). Tokens: pasid-ledger token add.\nSIGTERM/SIGINT: stop accepting, commit what was accepted, close, exit 0.\n--ship-to URL: a background loop ships each commit into the fleet PostgreSQL (docs/fleet.md);\nits errors are logged on stderr and retried with backoff, never failing a request;\non SIGTERM it ships what was committed before exiting.\nIt prints one line "listening on PATH" on stderr when ready.')
+    .action(async (o: { db: string; socket: string; socketMode?: number; listen?: string; tlsCert?: string; tlsKey?: string; maxBody?: number; shipTo?: string; shipHost?: string } & ConfigFlags) => {
       if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new CliError('give both --tls-cert and --tls-key, or neither');
+      if (o.shipHost !== undefined && o.shipTo === undefined) throw new CliError('--ship-host goes with --ship-to');
+      const ship = o.shipTo !== undefined ? { url: o.shipTo, host: (await import('../fleet/host_name.js')).hostName(o.shipHost) } : undefined;
       const { startServer } = await import('../server/server.js');
       let server;
       try {
@@ -34,6 +38,7 @@ export function registerServe(program: Command): void {
           ...(o.listen !== undefined ? { listen: o.listen } : {}),
           ...(o.tlsCert !== undefined ? { tlsCert: o.tlsCert, tlsKey: o.tlsKey! } : {}),
           ...(o.maxBody !== undefined ? { maxBody: o.maxBody } : {}),
+          ...(ship ? { ship } : {}),
         });
       } catch (e) {
         if (e instanceof ServeError) throw new CliError(e.message);
