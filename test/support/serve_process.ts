@@ -3,14 +3,15 @@ import { CLI } from '../helpers.js';
 
 /**
  * Starts `pasid-ledger serve --db DB --socket SOCKET` as a real process and resolves once
- * it says it listens (on stderr); rejects with its stderr if it exits first.
+ * it says it listens (on stderr); rejects with its stderr if it exits first. `more`: further
+ * options of serve.
  *
  * @example
  * const child = await serveProcess(db, join(dir, 's.sock'));
  */
-export function serveProcess(db: string, socket: string): Promise<ChildProcess> {
+export function serveProcess(db: string, socket: string, more: string[] = []): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--db', db, '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--db', db, '--socket', socket, ...more], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr!.on('data', (c: Buffer) => {
       err += c.toString();
