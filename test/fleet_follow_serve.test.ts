@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -19,9 +20,6 @@ s.before(async () => {
   pgc = await requirePgCluster();
   url = pgc.url;
 });
-let t0 = 0;
-s.before.each(() => { t0 = Date.now(); });
-s.after.each(() => { console.log('TIME', Date.now() - t0); });
 s.after(async () => {
   await pgc?.stop();
 });
@@ -113,6 +111,48 @@ s('/v1/entries: Pasid-Ledger-Head, Pasid-Ledger-Prev-Chain and limit; the stream
     }
   } finally {
     await stopServer(child);
+  }
+});
+
+s('the entry stream is framed into whole lines: lines and UTF-8 characters split across chunks, blank heartbeat lines, a cut-off last line', async () => {
+  const dir = tmpDir();
+  const socket = join(dir, 'raw.sock');
+  const lines = ['{"seq":1,"vm":"vm-é"}', '{"seq":2,"vm":"vm-😀"}', '{"seq":3}'];
+  const body = Buffer.from(`${lines[0]}\n\n${lines[1]}\n \n${lines[2]}\n`, 'utf8');
+  // Cut inside the 2-byte é, inside the 4-byte emoji, and around the blank lines.
+  const cuts = [3, body.indexOf(0xc3) + 1, body.indexOf(0xf0) + 2, body.indexOf(0xf0) + 3, body.length - 4];
+  let cutLast = false;
+  const srv = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Pasid-Ledger-Head': '3' });
+    const pieces = cuts.map((c, i) => body.subarray(i === 0 ? 0 : cuts[i - 1], c)).concat([body.subarray(cuts.at(-1))]);
+    if (cutLast) pieces.push(Buffer.from('{"seq":4'));
+    let i = 0;
+    const next = () => {
+      if (i === pieces.length) return res.end();
+      res.write(pieces[i++]);
+      setTimeout(next, 15);
+    };
+    next();
+  });
+  await new Promise<void>((r) => srv.listen(socket, r));
+  try {
+    const st = await openEntryStream({ socket, token: 'x' });
+    assert.is(st.head, 3);
+    const got: string[] = [];
+    for (let b = await st.take(100); b && b.length > 0; b = await st.take(100)) got.push(...b);
+    assert.equal(got, lines);
+    cutLast = true;
+    const cut = await openEntryStream({ socket, token: 'x' });
+    const seen: string[] = [];
+    try {
+      for (let b = await cut.take(100); b && b.length > 0; b = await cut.take(100)) seen.push(...b);
+      assert.unreachable('a cut-off last line is an error');
+    } catch (e) {
+      assert.match((e as Error).message, /ended inside a line/);
+    }
+    assert.equal(seen, lines);
+  } finally {
+    srv.close();
   }
 });
 
