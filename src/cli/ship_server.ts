@@ -27,23 +27,25 @@ export async function shipServer(o: ShipFlags, socket: string, url: string, host
   const { shipFromServer } = await import('../fleet/ship_server.js');
   const { ShipRefused } = await import('../fleet/ship.js');
   const { ServerError } = await import('../client/connect.js');
+  // --follow: SIGTERM stops cleanly (exit 0), also while the schema is being checked.
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  if (o.follow) {
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  }
   const k = kyselyPg(url);
+  let c: Awaited<ReturnType<typeof connectPg>> | null = null;
   try {
     try {
       await migratePg(k);
     } catch (e) {
       if ((e as Error).name === 'FleetError') throw e;
       throw new CliError(`cannot use ${redactUrl(url)}: ${(e as Error).message}`);
+    } finally {
+      await k.destroy();
     }
-  } finally {
-    await k.destroy();
-  }
-  const c = await connectPg(url);
-  const ac = new AbortController();
-  const stop = () => ac.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  try {
+    c = await connectPg(url);
     const r = await shipFromServer(c, {
       socket, token, host, batch: o.batch, follow: o.follow === true, signal: ac.signal,
       onShip: (x) => { if (o.follow && !o.json) process.stdout.write(escapeControls(summary(x)) + '\n'); },
@@ -65,6 +67,6 @@ export async function shipServer(o: ShipFlags, socket: string, url: string, host
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-    await c.end();
+    await c?.end();
   }
 }

@@ -5,7 +5,7 @@ import { canonicalJson } from '../store/canonical.js';
 import { ChainStep } from '../store/chain.js';
 import { indexColumns } from '../store/columns.js';
 import type { ExportRow } from '../store/export_rows.js';
-import { appendVerified, callIn, openHost, refuseBy, ShipRefused, sleep, type ShipResult } from './ship.js';
+import { appendVerified, callIn, openHost, pgHead, refuseBy, ShipRefused, sleep, type ShipResult } from './ship.js';
 
 /** Options of {@link shipFromServer}. */
 export interface ServerShipOptions {
@@ -83,8 +83,11 @@ export async function shipFromServer(c: pg.Client, o: ServerShipOptions): Promis
   let backoff = 500;
   for (;;) {
     if (o.signal?.aborted) break;
-    const start = await openHost(c, o.host);
+    // The host's row is made only when there is something to append to it: a server that
+    // cannot be reached leaves no empty host behind.
+    const start = await pgHead(c, o.host);
     total.head = start.seq;
+    let opened = false;
     let stream: EntryStream;
     try {
       stream = await openEntryStream({ socket: o.socket, token: o.token, from: start.seq + 1, ...(o.follow ? { follow: true } : {}) });
@@ -129,6 +132,10 @@ export async function shipFromServer(c: pg.Client, o: ServerShipOptions): Promis
         const rows = texts.map((t, i) => rowOf(o.host, t, from + 1 + i, step));
         const last = rows[rows.length - 1]!;
         source = Math.max(source, last.seq);
+        if (!opened) {
+          await openHost(c, o.host);
+          opened = true;
+        }
         const [ins, skip] = await appendVerified(c, o.host, rows, { from, prevChain: prev, source, refuseAt });
         from = last.seq;
         prev = last.chain;

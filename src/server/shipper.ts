@@ -20,6 +20,15 @@ const CALL_IN_MS = 60_000;
 const MAX_BACKOFF_MS = 30_000;
 /** On stop, how many tries to ship the last entries before giving up (the next start ships them). */
 const FINAL_TRIES = 3;
+/** On stop, how long one try may take. */
+const STOP_WAIT_MS = 10_000;
+
+/** `p`'s value, or undefined once `ms` passed (p goes on, unawaited). */
+function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let t: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((r) => { t = setTimeout(() => r(undefined), ms); });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}
 
 /**
  * Ships the server's committed entries into the fleet PostgreSQL from inside the
@@ -119,10 +128,11 @@ export class ServerShipper {
     if (this.poll) clearInterval(this.poll);
     if (this.retry) clearTimeout(this.retry);
     this.retry = null;
-    await this.running;
+    // A PostgreSQL that stopped answering does not hold the server's exit for ever.
+    await within(this.running ?? Promise.resolve(), STOP_WAIT_MS);
     for (let i = 1; i <= FINAL_TRIES && !this.ledger.closed; i++) {
       try {
-        await this.shipOnce();
+        if (!(await within(this.shipOnce().then(() => true), STOP_WAIT_MS))) throw new Error(`PostgreSQL did not answer within ${STOP_WAIT_MS / 1000} s`);
         break;
       } catch (e) {
         await this.dropClient();
