@@ -30,10 +30,14 @@ export function registerServe(program: Command): void {
     .option('--checkpoint-interval <seconds>', 'also sign every this many seconds when the log grew', intArg('--checkpoint-interval', 86400))
     .option('--checkpoint-out <file>', 'also write each checkpoint to this file, atomically (it replaces only a checkpoint of the same key)')
     .option('--checkpoint-origin <origin>', 'the checkpoint origin line (default: the key name)')
-    .addHelpText('after', '\nAPI: docs/http-api.md (OpenAPI: docs/openapi.json). Tokens: pasid-ledger token add.\nSIGTERM/SIGINT: stop accepting, commit what was accepted, close, exit 0.\nIt prints one line "listening on PATH" on stderr when ready.')
-    .action(async (o: { db: string; socket: string; socketMode?: number; listen?: string; tlsCert?: string; tlsKey?: string; maxBody?: number } & ConfigFlags & ServeCheckpointFlags) => {
+    .option('--ship-to <url>', 'ship the committed entries into this fleet PostgreSQL from inside the server (like ship, verified on arrival)')
+    .option('--ship-host <name>', "with --ship-to: the host's name in the fleet (default: this machine's hostname)")
+    .addHelpText('after', '\nAPI: docs/http-api.md (OpenAPI: docs/openapi.json). Tokens: pasid-ledger token add.\nSIGTERM/SIGINT: stop accepting, commit what was accepted, close, exit 0.\n--ship-to URL: a background loop ships each commit into the fleet PostgreSQL (docs/fleet.md);\nits errors are logged on stderr and retried with backoff, never failing a request;\non SIGTERM it ships what was committed before exiting.\nIt prints one line "listening on PATH" on stderr when ready.')
+    .action(async (o: { db: string; socket: string; socketMode?: number; listen?: string; tlsCert?: string; tlsKey?: string; maxBody?: number; shipTo?: string; shipHost?: string } & ConfigFlags & ServeCheckpointFlags) => {
       if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new CliError('give both --tls-cert and --tls-key, or neither');
+      if (o.shipHost !== undefined && o.shipTo === undefined) throw new CliError('--ship-host goes with --ship-to');
       const checkpoint = (await import('./serve_checkpoint.js')).serveCheckpoint(o);
+      const ship = o.shipTo !== undefined ? { url: o.shipTo, host: (await import('../fleet/host_name.js')).hostName(o.shipHost) } : undefined;
       const { startServer } = await import('../server/server.js');
       let server;
       try {
@@ -44,6 +48,7 @@ export function registerServe(program: Command): void {
           ...(o.tlsCert !== undefined ? { tlsCert: o.tlsCert, tlsKey: o.tlsKey! } : {}),
           ...(o.maxBody !== undefined ? { maxBody: o.maxBody } : {}),
           ...(checkpoint ? { checkpoint } : {}),
+          ...(ship ? { ship } : {}),
         });
       } catch (e) {
         if (e instanceof ServeError) throw new CliError(e.message);

@@ -5,6 +5,7 @@ import { CliError, intArg, printJson } from './common.js';
 import { escapeControls } from '../text/escape.js';
 import { openLogFile } from './open_log.js';
 import { progress } from './progress.js';
+import { shipServer } from './ship_server.js';
 
 const HELP = `
 Copies the log's entries into PostgreSQL under the host's name: exactly as stored
@@ -20,12 +21,26 @@ naming the host and the first differing seq; nothing is written.
 --follow keeps shipping as the log grows, polling the file every --interval ms, until
 SIGINT or SIGTERM (the batch in flight completes; exit 0).
 
+--from-server SOCKET reads the entries from a running server (GET /v1/entries) instead
+of the file, with an admin or auditor token (--token-file, --token or
+$PASID_LEDGER_TOKEN): each entry's text exactly, its leaf and chain recomputed here,
+appended as above. Without --follow it stops at the server's head; with --follow it
+tails the server's stream (no polling), reconnecting with backoff when the server
+restarts, until SIGINT or SIGTERM (the batch in flight completes; exit 0).
+(serve --ship-to URL ships from inside the server instead.)
+
 Exit status: 0 shipped (or nothing to ship), 1 refused, 2 bad input or unusable
 database or server.
 
 Examples:
   pasid-ledger ship --db /var/lib/pasid-ledger/host.db --to postgres://ledger@db.example/fleet
-  pasid-ledger ship --db host.db --to "$PASID_LEDGER_PG" --host node-0042 --follow`;
+  pasid-ledger ship --db host.db --to "$PASID_LEDGER_PG" --host node-0042 --follow
+  pasid-ledger ship --from-server /run/pasid-ledger.sock --token-file /etc/pasid-ledger/ship.token --follow`;
+
+export interface ShipFlags {
+  db?: string; fromServer?: string; token?: string; tokenFile?: string; to?: string; host?: string;
+  batch: number; follow?: boolean; interval: number; json?: boolean;
+}
 
 function summary(r: ShipResult): string {
   const extra = [r.skipped > 0 ? `${r.skipped} already written by another shipper` : '', r.checkpoints > 0 ? `${r.checkpoints} checkpoint(s)` : ''].filter(Boolean).join(', ');
@@ -38,7 +53,10 @@ export function registerShip(program: Command): void {
   program
     .command('ship')
     .description("copy the log's entries into PostgreSQL under the host's name, verified on arrival; resumable, idempotent")
-    .requiredOption('--db <path>', 'the SQLite log (opened read-only)')
+    .option('--db <path>', 'the SQLite log (opened read-only)')
+    .option('--from-server <socket>', "instead of --db: read the entries from a running server's /v1/entries on this Unix socket")
+    .option('--token <secret>', 'with --from-server: an admin or auditor token (default $PASID_LEDGER_TOKEN)')
+    .option('--token-file <file>', 'with --from-server: read the token from this file')
     .option('--to <url>', 'the fleet PostgreSQL (postgres://...); default $PASID_LEDGER_PG')
     .option('--host <name>', "the host's name in the fleet (default: this machine's hostname)")
     .option('--batch <n>', 'entries per transaction', intArg('--batch', 100_000), 1000)
@@ -46,12 +64,15 @@ export function registerShip(program: Command): void {
     .option('--interval <ms>', 'with --follow: how often to look for new entries', intArg('--interval', 3_600_000), 1000)
     .option('--json', 'print the outcome as JSON')
     .addHelpText('after', HELP)
-    .action(async (o: { db: string; to?: string; host?: string; batch: number; follow?: boolean; interval: number; json?: boolean }) => {
+    .action(async (o: ShipFlags) => {
       const url = o.to ?? process.env.PASID_LEDGER_PG;
       if (!url) throw new CliError('no PostgreSQL URL: give --to postgres://... or set PASID_LEDGER_PG');
       if (o.batch < 1) throw new CliError('--batch must be at least 1');
+      if ((o.db === undefined) === (o.fromServer === undefined)) throw new CliError('give --db DB or --from-server SOCKET (one of them)');
       const host = hostName(o.host);
-      const db = await openLogFile(o.db);
+      if (o.fromServer !== undefined) return shipServer(o, o.fromServer, url, host, summary);
+      if (o.token !== undefined || o.tokenFile !== undefined) throw new CliError('--token and --token-file go with --from-server');
+      const db = await openLogFile(o.db!);
       const { connectPg, kyselyPg, migratePg, redactUrl } = await import('../fleet/pg.js');
       const k = kyselyPg(url);
       try {

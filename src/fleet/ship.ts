@@ -56,7 +56,8 @@ const FAST = `WITH h AS (SELECT host FROM hosts WHERE host = $1 AND head_seq = $
   SELECT $1, u.* FROM h, unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
                            $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::text[]) AS u`;
 
-async function pgHead(c: pg.Client, host: string, lock: boolean): Promise<LogHead> {
+/** The host's head in PostgreSQL (seq 0 and the genesis chain for a host with no rows); `lock` takes its row FOR UPDATE. */
+export async function pgHead(c: pg.Client, host: string, lock = false): Promise<LogHead> {
   const r = await c.query<{ head_seq: number; head_chain: string }>(`SELECT head_seq, head_chain FROM hosts WHERE host = $1${lock ? ' FOR UPDATE' : ''}`, [host]);
   const row = r.rows[0];
   // Number(): a client made without connectPg's int8 parser reads bigint as a string.
@@ -74,13 +75,22 @@ async function pgChainAt(c: pg.Client, host: string, seq: number): Promise<strin
  * on: a binary search over the stored chains finds it in O(log n) lookups.
  */
 export async function firstDifference(c: pg.Client, host: string, log: EntryLog, pgSeq: number): Promise<number> {
-  const localSeq = log.head().seq;
+  return firstDifferenceBy(c, host, (seq) => log.row(seq)?.chain, log.head().seq, pgSeq);
+}
+
+/**
+ * {@link firstDifference} against any source of stored chains (`chainAt(seq)`, the
+ * source's head `localSeq`), e.g. a server's log read over HTTP.
+ */
+export async function firstDifferenceBy(
+  c: pg.Client, host: string, chainAt: (seq: number) => string | undefined | Promise<string | undefined>, localSeq: number, pgSeq: number,
+): Promise<number> {
   let lo = 1;
   let hi = Math.min(localSeq, pgSeq);
   let first = hi + 1;
   while (lo <= hi) {
     const mid = Math.floor((lo + hi) / 2);
-    if (log.row(mid)?.chain !== (await pgChainAt(c, host, mid))) {
+    if ((await chainAt(mid)) !== (await pgChainAt(c, host, mid))) {
       first = mid;
       hi = mid - 1;
     } else lo = mid + 1;
@@ -89,11 +99,20 @@ export async function firstDifference(c: pg.Client, host: string, log: EntryLog,
 }
 
 async function refuse(c: pg.Client, host: string, log: EntryLog, pgSeq: number): Promise<never> {
-  const local = log.head().seq;
-  const seq = await firstDifference(c, host, log, pgSeq);
+  return refuseBy(c, host, (seq) => log.row(seq)?.chain, log.head().seq, pgSeq, 'the local log');
+}
+
+/**
+ * Throws ShipRefused naming the first seq at which the source (`chainAt`, head
+ * `local`, called `what` in the message) and PostgreSQL's `pgSeq` rows differ.
+ */
+export async function refuseBy(
+  c: pg.Client, host: string, chainAt: (seq: number) => string | undefined | Promise<string | undefined>, local: number, pgSeq: number, what: string,
+): Promise<never> {
+  const seq = await firstDifferenceBy(c, host, chainAt, local, pgSeq);
   const how = seq > local
-    ? `the local log has ${local} entries but PostgreSQL holds ${pgSeq} for this host (the local log was truncated or replaced)`
-    : `the local log differs from what was shipped from seq ${seq} on (rewritten or forked; PostgreSQL holds ${pgSeq} entries for this host)`;
+    ? `${what} has ${local} entries but PostgreSQL holds ${pgSeq} for this host (${what} was truncated or replaced)`
+    : `${what} differs from what was shipped from seq ${seq} on (rewritten or forked; PostgreSQL holds ${pgSeq} entries for this host)`;
   throw new ShipRefused(host, seq, how);
 }
 
@@ -129,7 +148,7 @@ function columns(host: string, rows: ExportRow[]): unknown[] {
  * they are the same rows, by their chain, and refused otherwise). The server's trigger
  * recomputes every leaf and chain again. Returns [inserted, skipped].
  */
-async function appendBatch(c: pg.Client, host: string, log: EntryLog, rows: ExportRow[], from: number, local: number): Promise<[number, number]> {
+async function appendBatch(c: pg.Client, host: string, refuseAt: (pgSeq: number) => Promise<never>, rows: ExportRow[], from: number, local: number): Promise<[number, number]> {
   const fast = await c.query({ name: 'pasid-ledger-ship-fast', text: FAST, values: [...columns(host, rows), from, local] });
   if (fast.rowCount === rows.length) return [rows.length, 0];
   await c.query('BEGIN');
@@ -142,7 +161,7 @@ async function appendBatch(c: pg.Client, host: string, log: EntryLog, rows: Expo
       const theirs = start === head.seq - from ? head.chain : await pgChainAt(c, host, from + start);
       if (theirs !== rows[start - 1]!.chain) {
         await c.query('ROLLBACK');
-        return await refuse(c, host, log, head.seq);
+        return await refuseAt(head.seq);
       }
     }
     const todo = start === 0 ? rows : rows.slice(start);
@@ -154,6 +173,36 @@ async function appendBatch(c: pg.Client, host: string, log: EntryLog, rows: Expo
     await c.query('ROLLBACK').catch(() => {});
     throw e;
   }
+}
+
+/**
+ * The verified append every shipper uses (the file shipper, `ship --from-server`,
+ * `serve --ship-to`): recomputes each row's leaf and chain from its text, chaining on
+ * from `prevChain` (PostgreSQL's chain at seq `from`), then appends the rows in one
+ * transaction under the host's head row locked FOR UPDATE (rows another shipper wrote
+ * meanwhile are skipped when they are the same, by their chain). `source` is the
+ * source's head (the lag in `fleet hosts`); `refuseAt(pgSeq)` throws the refusal when
+ * PostgreSQL holds rows that differ. Returns [inserted, skipped].
+ *
+ * @throws ShipRefused when a row does not hash as stored or seqs do not run on from `from`.
+ */
+export async function appendVerified(
+  c: pg.Client, host: string, rows: ExportRow[],
+  at: { from: number; prevChain: string; source: number; refuseAt: (pgSeq: number) => Promise<never> },
+): Promise<[number, number]> {
+  recompute(host, rows, at.prevChain, at.from);
+  return appendBatch(c, host, at.refuseAt, rows, at.from, at.source);
+}
+
+/** Makes sure the host has its head row; returns its head. */
+export async function openHost(c: pg.Client, host: string): Promise<LogHead> {
+  await c.query('INSERT INTO hosts (host) VALUES ($1) ON CONFLICT (host) DO NOTHING', [host]);
+  return pgHead(c, host, false);
+}
+
+/** Notes that the host's shipper called in and saw `source` entries at its source (no rows shipped). */
+export async function callIn(c: pg.Client, host: string, source: number): Promise<void> {
+  await c.query('UPDATE hosts SET source_seq = GREATEST(source_seq, $2), seen_at = now() WHERE host = $1', [host, source]);
 }
 
 /**
@@ -176,8 +225,7 @@ export async function shipLog(db: BetterSqlite3.Database, c: pg.Client, opts: Sh
   const batch = Math.max(1, opts.batch ?? 1000);
   const log = new EntryLog(db);
   const local = log.head().seq;
-  await c.query('INSERT INTO hosts (host) VALUES ($1) ON CONFLICT (host) DO NOTHING', [host]);
-  const start = await pgHead(c, host, false);
+  const start = await openHost(c, host);
   if (start.seq > local || (start.seq > 0 && log.row(start.seq)?.chain !== start.chain)) await refuse(c, host, log, start.seq);
   let from = start.seq;
   let prev = start.chain;
@@ -186,15 +234,14 @@ export async function shipLog(db: BetterSqlite3.Database, c: pg.Client, opts: Sh
   while (from < local) {
     const to = Math.min(from + batch, local);
     const rows = exportRows(db, from, to);
-    recompute(host, rows, prev, from);
-    const [ins, skip] = await appendBatch(c, host, log, rows, from, local);
+    const [ins, skip] = await appendVerified(c, host, rows, { from, prevChain: prev, source: local, refuseAt: (pgSeq) => refuse(c, host, log, pgSeq) });
     shipped += ins;
     skipped += skip;
     from = to;
     prev = rows[rows.length - 1]!.chain;
     await opts.onBatch?.(from, local);
   }
-  if (shipped + skipped === 0) await c.query('UPDATE hosts SET source_seq = GREATEST(source_seq, $2), seen_at = now() WHERE host = $1', [host, local]);
+  if (shipped + skipped === 0) await callIn(c, host, local);
   let checkpoints = 0;
   for (const cp of storedCheckpoints(db)) {
     if (cp.size > from) continue;
@@ -247,7 +294,8 @@ export async function followLog(
   return total;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`, or less when `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {
     if (signal.aborted) return resolve();
     const done = () => { clearTimeout(t); resolve(); };

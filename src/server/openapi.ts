@@ -135,8 +135,19 @@ export function openApiDocument(): Record<string, any> {
           parameters: [
             { name: 'from', in: 'query', required: false, schema: { type: 'integer', minimum: 1, default: 1 } },
             { name: 'follow', in: 'query', required: false, schema: { enum: ['1'] }, description: 'keep the stream open and send entries as they commit' },
+            { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 0 }, description: 'at most this many entries, then the response ends (with follow=1 too); 0 sends only the headers' },
           ],
-          responses: { 200: { description: 'one entry (its canonical JSON text, as hashed) per line', content: { 'application/x-ndjson': { schema: { type: 'string' } } } }, ...errors(400, 401, 403, 503) },
+          responses: {
+            200: {
+              description: 'one entry (its canonical JSON text, as hashed) per line',
+              headers: {
+                'Pasid-Ledger-Head': { description: 'the head seq when the response started', schema: { type: 'integer', minimum: 0 } },
+                'Pasid-Ledger-Prev-Chain': { description: 'the stored chain (hex) of entry from-1 (32 zero bytes for from=1); absent when the log has no such entry', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+              },
+              content: { 'application/x-ndjson': { schema: { type: 'string' } } },
+            },
+            ...errors(400, 401, 403, 503),
+          },
         },
       },
       '/v1/tokens': {

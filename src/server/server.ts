@@ -6,6 +6,7 @@ import { openLedger, type Ledger, type LedgerOptions } from '../ledger.js';
 import type { CheckpointOptions } from './checkpointer.js';
 import { Committer } from './committer.js';
 import { PasidService } from './service.js';
+import type { ServerShipper, ShipToOptions } from './shipper.js';
 
 /** How to start `pasid-ledger serve`. */
 export interface ServeOptions {
@@ -24,6 +25,8 @@ export interface ServeOptions {
   ledger?: LedgerOptions;
   /** Sign C2SP checkpoints (`--checkpoint-key`): served at `GET /checkpoint`. */
   checkpoint?: CheckpointOptions;
+  /** Ship the committed entries into a fleet PostgreSQL from inside the server (`--ship-to`). */
+  ship?: ShipToOptions;
 }
 
 /** A running server. */
@@ -63,7 +66,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   // The writer thread opens (or creates) the log first; this thread reads it read-only.
   const { clock: _clock, ...options } = o.ledger ?? {};
   let service: PasidService | null = null;
-  const committer = await Committer.start(o.db, options as Record<string, unknown>, (info, items, results) => service?.onCommit(info, items, results));
+  let shipper: ServerShipper | null = null;
+  const committer = await Committer.start(o.db, options as Record<string, unknown>, (info, items, results) => {
+    service?.onCommit(info, items, results);
+    if (info.ok) shipper?.wake();
+  });
   let ledger: Ledger;
   try {
     ledger = await openLedger(o.db, { readonly: true, mustExist: true });
@@ -96,12 +103,18 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       const a = srv.address();
       port = typeof a === 'object' && a ? a.port : null;
     }
+    if (o.ship) {
+      const { ServerShipper } = await import('./shipper.js');
+      shipper = new ServerShipper(ledger, o.ship);
+      shipper.start();
+    }
     let stopped: Promise<void> | null = null;
     const svc = service;
+    const shipping = shipper;
     return {
       service: svc, ledger, socket: o.socket, port,
       stop() {
-        stopped ??= stop(svc, servers, ledger, o.socket);
+        stopped ??= stop(svc, servers, ledger, o.socket, shipping);
         return stopped;
       },
       async connections() {
@@ -135,7 +148,7 @@ function listen(s: Server, where: { path: string } | { host: string; port: numbe
   });
 }
 
-async function stop(service: PasidService, servers: Server[], ledger: Ledger, socket: string): Promise<void> {
+async function stop(service: PasidService, servers: Server[], ledger: Ledger, socket: string, shipper: ServerShipper | null): Promise<void> {
   service.stopping = true;
   const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
   // What was accepted is committed and answered before anything closes.
@@ -150,6 +163,8 @@ async function stop(service: PasidService, servers: Server[], ledger: Ledger, so
   await service.committer.drain();
   await service.committer.close();
   await service.checkpoints?.close();
+  // What was committed is shipped (a few tries) before the log closes.
+  await shipper?.stop();
   ledger.close();
   try {
     unlinkSync(socket);

@@ -8,6 +8,7 @@ import { TokenGate } from './auth.js';
 import { BodyError, readBody } from './body.js';
 import { Checkpointer, type CheckpointOptions } from './checkpointer.js';
 import { CommitFailed, RefusedError, type CommitInfo, type Committer } from './committer.js';
+import { GENESIS_CHAIN } from '../store/hash.js';
 import { Followers } from './follow.js';
 import { ServerMetrics } from './metrics.js';
 import { outcomeView } from './outcome.js';
@@ -118,7 +119,9 @@ export class PasidService {
       if (!this.readOnly(who, res)) return;
       const from = url.searchParams.get('from') ?? '1';
       if (!/^\d{1,15}$/.test(from)) return this.fail(res, 400, '"from" must be a seq (a non-negative integer)', 'invalid');
-      return this.streamEntries(req, res, Math.max(1, Number(from)), url.searchParams.get('follow') === '1');
+      const limit = url.searchParams.get('limit');
+      if (limit !== null && !/^\d{1,15}$/.test(limit)) return this.fail(res, 400, '"limit" must be a count of entries (a non-negative integer)', 'invalid');
+      return this.streamEntries(req, res, Math.max(1, Number(from)), url.searchParams.get('follow') === '1', limit === null ? Infinity : Number(limit));
     }
     if (this.proofs.owns(path)) {
       if (!this.readOnly(who, res)) return;
@@ -207,23 +210,33 @@ export class PasidService {
     }
   }
 
-  private async streamEntries(req: IncomingMessage, res: ServerResponse, from: number, follow: boolean): Promise<void> {
-    res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+  private async streamEntries(req: IncomingMessage, res: ServerResponse, from: number, follow: boolean, limit: number): Promise<void> {
+    // The head when the stream starts, and the stored chain of the entry before the first
+    // one sent: a copier (ship --from-server) checks its copy against it before appending.
+    const head = this.ledger.head().seq;
+    const prev = from - 1 === 0 ? GENESIS_CHAIN : from - 1 <= head ? this.ledger.log.row(from - 1)?.chain : undefined;
+    res.writeHead(200, {
+      'Content-Type': 'application/x-ndjson',
+      'Pasid-Ledger-Head': String(head),
+      ...(prev !== undefined ? { 'Pasid-Ledger-Prev-Chain': prev } : {}),
+    });
     let next = from;
+    let left = limit;
     let closed = false;
     res.on('close', () => { closed = true; });
     const pump = async (): Promise<void> => {
       for (;;) {
-        if (closed) return;
-        const rows = [...this.ledger.log.range(next - 1, next - 1 + PAGE)];
+        if (closed || left <= 0) return;
+        const rows = [...this.ledger.log.range(next - 1, next - 1 + Math.min(PAGE, left))];
         if (rows.length === 0) return;
         next = rows[rows.length - 1]!.seq + 1;
+        left -= rows.length;
         const ok = res.write(rows.map((r) => r.entry).join('\n') + '\n');
         if (!ok) await new Promise<void>((r) => { res.once('drain', r); res.once('close', r); });
       }
     };
     await pump();
-    if (!follow || closed) {
+    if (!follow || closed || left <= 0) {
       res.end();
       return;
     }
@@ -231,7 +244,7 @@ export class PasidService {
     const wake = () => {
       if (busy || closed) return;
       busy = true;
-      pump().finally(() => { busy = false; }).catch(() => res.destroy());
+      pump().finally(() => { busy = false; }).then(() => { if (left <= 0) res.end(); }, () => res.destroy());
     };
     const stop = this.followers.add(wake, () => res.end());
     req.socket.setTimeout(0);
