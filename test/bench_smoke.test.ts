@@ -6,8 +6,8 @@ import { renderMarkdown, renderReport } from '../bench/table.js';
 const s = suite('bench_smoke');
 
 /** Every figure the benchmark must report (issue 5), by row id. */
-const ROWS = ['durable', 'batch', 'tree_append', 'tree_append_durable', 'replay', 'replay_verify', 'audit', 'proofs', 'tree_migration', 'in_memory', 'memory', 'reopen', 'reopen_cold', 'alloc_fill', 'alloc_churn', 'cli_help', 'cli_state', 'explore_state', 'explore_startup', 'ship', 'fleet_bytes', 'fleet_audit', 'fleet_race', 'serve-1', 'serve-8', 'serve-64', 'serve-64-vs-direct', 'serve-64-p50', 'serve-64-p99'];
-const WITH_CEILING = ['durable', 'batch', 'tree_append', 'tree_append_durable', 'replay', 'replay_verify', 'audit', 'ship', 'fleet_audit'];
+const ROWS = ['durable', 'batch', 'tree_append', 'tree_append_durable', 'replay', 'replay_verify', 'audit', 'proofs', 'tree_migration', 'in_memory', 'memory', 'reopen', 'reopen_cold', 'alloc_fill', 'alloc_churn', 'cli_help', 'cli_state', 'explore_state', 'explore_startup', 'ship', 'ship_vs_copy', 'fleet_bytes', 'fleet_audit', 'fleet_race', 'serve-1', 'serve-8', 'serve-64', 'serve-64-vs-direct', 'serve-64-p50', 'serve-64-p99'];
+const WITH_CEILING = ['durable', 'batch', 'tree_append', 'tree_append_durable', 'replay', 'replay_verify', 'audit', 'ship', 'ship_vs_copy', 'fleet_audit'];
 /** Measured once per run: a size, and 9 shippers racing (its verdict is the point). */
 const ONCE = ['fleet_bytes', 'fleet_race'];
 

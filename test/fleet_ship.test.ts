@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CLI, tmpDir } from './helpers.js';
@@ -170,6 +171,48 @@ s('the server refuses a row that breaks the chain, whoever inserts it, and any U
   // The right row is accepted (the trigger is no blanket refusal) and moves the head.
   await insert(leaf, chainHash(last.chain, leaf));
   assert.is(Number((await pgQuery<{ h: string }>(url, "SELECT head_seq AS h FROM hosts WHERE host = 'delta'"))[0]!.h), n + 1);
+});
+
+s('texts and columns holding a backslash, a tab, a newline, a carriage return or non-ASCII arrive byte for byte (COPY escapes them)', async () => {
+  const odd = copyLog(await trafficLog(30));
+  const db = attacker(odd);
+  // Odd but hashing texts: COPY's text format must escape them, not interpret them.
+  db.prepare("UPDATE entries SET entry = substr(entry, 1, length(entry) - 1) || ',\"z\":\"a\\\\b\tc\nd\re \\N é 🦀\"}', vm = 'v\\m\t1\n' WHERE seq = 9").run();
+  rechain(db, 9);
+  db.close();
+  const text = localRows(odd).find((r) => r.seq === 9)!.entry;
+  assert.ok(/\\/.test(text) && text.includes('\t') && text.includes('\n') && text.includes('\r') && text.includes('\\N'), text);
+  const r = await ship(odd, 'escapes', '--batch', '4');
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(await pgRows('escapes'), localRows(odd));
+  const vm = await pgQuery<{ vm: string }>(url, "SELECT vm FROM entries WHERE host = 'escapes' AND seq = 9");
+  assert.is(vm[0]!.vm, 'v\\m\t1\n');
+});
+
+s('the trigger checks rows sent with COPY too (a statement-level trigger over its transition table)', async () => {
+  const path = await trafficLog(5);
+  assert.is((await ship(path, 'copycat')).status, 0);
+  const n = await count('copycat');
+  const last = localRows(path).at(-1)!;
+  const { leafHash, chainHash } = await import('../src/store/hash.js');
+  const { copyIn, copyText } = await import('../src/fleet/copy_in.js');
+  const text = '{"x":2}';
+  const leaf = leafHash(text);
+  const row = (seq: number, l: string, chain: string) => ({ seq, entry: text, leaf: l, chain, at: 't', type: 'request', op: null, machine: null, vm: null, container: null, mm: null, pasid: null, cause: null, request_id: null });
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const copy = (rows: ReturnType<typeof row>[]) => copyIn(c, 'COPY entries (host, seq, entry, leaf, chain, at, type, op, machine, vm, container, mm, pasid, cause, request_id) FROM STDIN', copyText('copycat', rows as never));
+    await rejects(() => copy([row(n + 1, '0'.repeat(64), chainHash(last.chain, '0'.repeat(64)))]), /host copycat: seq \d+ refused: the entry text does not hash to its leaf/);
+    const good = chainHash(last.chain, leaf);
+    await rejects(() => copy([row(n + 1, leaf, good), row(n + 2, leaf, chainHash('1'.repeat(64), leaf))]), /host copycat: seq \d+ refused: the chain is not SHA-256/);
+    await rejects(() => copy([row(n + 2, leaf, chainHash(good, leaf))]), /entry \d+ is missing/);
+    assert.is(await count('copycat'), n, 'nothing of a refused COPY');
+    assert.is(await copy([row(n + 1, leaf, good), row(n + 2, leaf, chainHash(good, leaf))]), 2);
+  } finally {
+    await c.end();
+  }
+  assert.is(Number((await pgQuery<{ h: string }>(url, "SELECT head_seq AS h FROM hosts WHERE host = 'copycat'"))[0]!.h), n + 2);
 });
 
 s('--follow ships entries as the log grows (polling the file) and exits 0 on SIGTERM', async () => {

@@ -32,8 +32,6 @@ export interface FleetAuditReport {
   reports: HostAudit[];
 }
 
-const QUOTA = '"reason":"quota_exhausted"';
-
 /**
  * Audits one host's log from the fleet store with the same `Auditor` as `audit` on the
  * local file: every invariant at every position, the quota report, the quirks. Rows are
@@ -81,7 +79,7 @@ export async function auditHost(c: pg.Client, host: HostRow, opts: AuditorOption
     for (const r of rows) {
       // The chain recomputed as `audit` does (check S4), unless told not to.
       auditor.entry(r[0], r[1], opts.noVerify ? undefined : { leaf: r[5], chain: r[6] });
-      if (r[2] === 'request' && r[1].includes(QUOTA)) {
+      if (r[4] !== null) { // a request whose text names the quota reason (QUOTA_REASON)
         try {
           if (deniedReason(JSON.parse(r[1]) as RequestEntry) === 'quota_exhausted') {
             const day = r[4].slice(0, 10);

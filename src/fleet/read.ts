@@ -53,9 +53,15 @@ export async function* hostRows(c: pg.Client, host: string, to: number, chunk = 
   }
 }
 
-/** [seq, entry, type, cause, at] of a row: what the audit reads. */
-/** seq, entry, type, cause, at, leaf, chain. */
-export type AuditRow = [number, string, string, number | null, string, string, string];
+/**
+ * seq, entry, type, cause, at, leaf, chain of a row: what the audit reads. `at` only for
+ * a request whose text names the quota reason (the audit's quota days; null otherwise):
+ * every column decoded costs the audit, which runs in this process, while the server is idle.
+ */
+export type AuditRow = [number, string, string, number | null, string | null, string, string];
+
+/** The text a request refused for its quota holds (the audit then checks the parsed reason). */
+export const QUOTA_REASON = '"reason":"quota_exhausted"';
 
 /**
  * As {@link hostRows}, with only what the audit needs, as arrays (cheaper to decode).
@@ -65,8 +71,9 @@ export type AuditRow = [number, string, string, number | null, string, string, s
  */
 export async function* auditRows(c: pg.Client, host: string, to: number, chunk = 10_000): AsyncGenerator<AuditRow[]> {
   const read = (after: number) => c.query<AuditRow>({
-    name: 'pasid-ledger-audit-rows-2',
-    text: 'SELECT seq, entry, type, cause, at, leaf, chain FROM entries WHERE host = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4',
+    name: 'pasid-ledger-audit-rows-3',
+    text: `SELECT seq, entry, type, cause, CASE WHEN type = 'request' AND strpos(entry, '${QUOTA_REASON}') > 0 THEN at END, leaf, chain
+             FROM entries WHERE host = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4`,
     values: [host, after, to, chunk],
     rowMode: 'array',
   });

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { exportRows, storedCheckpoints, type ExportRow } from '../store/export_rows.js';
 import { GENESIS_CHAIN } from '../store/hash.js';
 import { EntryLog, type LogHead } from '../store/log.js';
+import { copyIn, copyText, COPY_ENTRIES } from './copy_in.js';
 import { FleetError } from './errors.js';
 
 /**
@@ -41,20 +42,6 @@ export interface ShipResult {
   /** Signed checkpoints copied (when the local log keeps them in a table). */
   checkpoints: number;
 }
-
-const INSERT = `INSERT INTO entries (host, seq, entry, leaf, chain, at, type, op, machine, vm, container, mm, pasid, cause, request_id)
-  SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                           $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::text[])`;
-
-// The common case in one statement (its own transaction, one round trip): lock the host's
-// head row FOR UPDATE only if it is still at the batch's start, note the local head, insert.
-// A head that moved meanwhile (another shipper) selects no row: nothing is inserted and the
-// batch takes the careful path below.
-const FAST = `WITH h AS (SELECT host FROM hosts WHERE host = $1 AND head_seq = $16 FOR UPDATE),
-  s AS (UPDATE hosts SET source_seq = GREATEST(source_seq, $17), seen_at = now() WHERE host IN (SELECT host FROM h) RETURNING 1)
-  INSERT INTO entries (host, seq, entry, leaf, chain, at, type, op, machine, vm, container, mm, pasid, cause, request_id)
-  SELECT $1, u.* FROM h, unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                           $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::text[]) AS u`;
 
 /** The host's head in PostgreSQL (seq 0 and the genesis chain for a host with no rows); `lock` takes its row FOR UPDATE. */
 export async function pgHead(c: pg.Client, host: string, lock = false): Promise<LogHead> {
@@ -130,18 +117,6 @@ function recompute(host: string, rows: ExportRow[], prevChain: string, from: num
   }
 }
 
-function columns(host: string, rows: ExportRow[]): unknown[] {
-  const n = rows.length;
-  const cols: unknown[][] = Array.from({ length: 14 }, () => new Array<unknown>(n));
-  for (let i = 0; i < n; i++) {
-    const r = rows[i]!;
-    cols[0]![i] = r.seq; cols[1]![i] = r.entry; cols[2]![i] = r.leaf; cols[3]![i] = r.chain; cols[4]![i] = r.at;
-    cols[5]![i] = r.type; cols[6]![i] = r.op; cols[7]![i] = r.machine; cols[8]![i] = r.vm; cols[9]![i] = r.container;
-    cols[10]![i] = r.mm; cols[11]![i] = r.pasid; cols[12]![i] = r.cause; cols[13]![i] = r.request_id;
-  }
-  return [host, ...cols];
-}
-
 /**
  * One batch in one PostgreSQL transaction, under the host's head row locked FOR UPDATE:
  * the rows must continue the head (rows another shipper wrote meanwhile are skipped if
@@ -149,8 +124,21 @@ function columns(host: string, rows: ExportRow[]): unknown[] {
  * recomputes every leaf and chain again. Returns [inserted, skipped].
  */
 async function appendBatch(c: pg.Client, host: string, refuseAt: (pgSeq: number) => Promise<never>, rows: ExportRow[], from: number, local: number): Promise<[number, number]> {
-  const fast = await c.query({ name: 'pasid-ledger-ship-fast', text: FAST, values: [...columns(host, rows), from, local] });
-  if (fast.rowCount === rows.length) return [rows.length, 0];
+  const text = preparedText.get(rows) ?? copyText(host, rows);
+  // The common case in one round trip and one implicit transaction: lock the host's head
+  // row FOR UPDATE, note the local head, COPY the rows. Rows another shipper wrote first
+  // make the COPY fail (the key, or the trigger's chain check): nothing is written and the
+  // batch takes the careful path below.
+  const h = c.escapeLiteral(host);
+  try {
+    const n = await copyIn(c, `WITH h AS (SELECT host FROM hosts WHERE host = ${h} FOR UPDATE)
+      UPDATE hosts SET source_seq = GREATEST(source_seq, ${Number(local)}), seen_at = now() FROM h WHERE hosts.host = h.host;
+      ${COPY_ENTRIES}`, text);
+    if (n === rows.length) return [n, 0];
+    throw new FleetError(`host ${host}: PostgreSQL took ${n} of ${rows.length} rows`);
+  } catch (e) {
+    if (e instanceof FleetError) throw e;
+  }
   await c.query('BEGIN');
   try {
     const head = await pgHead(c, host, true);
@@ -165,7 +153,7 @@ async function appendBatch(c: pg.Client, host: string, refuseAt: (pgSeq: number)
       }
     }
     const todo = start === 0 ? rows : rows.slice(start);
-    if (todo.length > 0) await c.query({ name: 'pasid-ledger-ship', text: INSERT, values: columns(host, todo) });
+    if (todo.length > 0) await copyIn(c, COPY_ENTRIES, start === 0 ? text : copyText(host, todo));
     await c.query('UPDATE hosts SET source_seq = GREATEST(source_seq, $2), seen_at = now() WHERE host = $1', [host, local]);
     await c.query('COMMIT');
     return [todo.length, start];
@@ -173,6 +161,46 @@ async function appendBatch(c: pg.Client, host: string, refuseAt: (pgSeq: number)
     await c.query('ROLLBACK').catch(() => {});
     throw e;
   }
+}
+
+/** A batch read from the local log, its hashes recomputed, encoded for COPY. */
+interface Prepared {
+  rows: ExportRow[];
+  /** The batch is rows `from < seq <= to`. */
+  to: number;
+}
+
+/** The COPY data of a batch {@link prepareBatch} made, by its rows (so that appendBatch does not encode them twice). */
+const preparedText = new WeakMap<ExportRow[], string>();
+
+/** Rows read, recomputed and encoded per slice before the event loop gets a turn. */
+const SLICE = 250;
+
+const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Reads rows `from < seq <= to` of the local log, recomputes their leaves and chains
+ * (chaining on from `prevChain`) and encodes them for COPY, a slice at a time with the
+ * event loop's turn between slices: the batch in flight is sent and committed meanwhile.
+ *
+ * @throws ShipRefused when a local row does not hash as stored or a seq is missing.
+ */
+async function prepareBatch(db: BetterSqlite3.Database, host: string, from: number, to: number, prevChain: string): Promise<Prepared> {
+  let rows: ExportRow[] = [];
+  let text = '';
+  let prev = prevChain;
+  for (let at = from; at < to; at += SLICE) {
+    if (at > from) await yieldTurn();
+    const slice = exportRows(db, at, Math.min(at + SLICE, to));
+    recompute(host, slice, prev, at);
+    if (slice.length === 0) break;
+    prev = slice[slice.length - 1]!.chain;
+    text += copyText(host, slice);
+    rows = rows.length === 0 ? slice : rows.concat(slice);
+  }
+  if (rows.length !== to - from) throw new ShipRefused(host, from + rows.length + 1, 'the local log has no such entry (run "pasid-ledger verify")');
+  preparedText.set(rows, text);
+  return { rows, to };
 }
 
 /**
@@ -228,17 +256,26 @@ export async function shipLog(db: BetterSqlite3.Database, c: pg.Client, opts: Sh
   const start = await openHost(c, host);
   if (start.seq > local || (start.seq > 0 && log.row(start.seq)?.chain !== start.chain)) await refuse(c, host, log, start.seq);
   let from = start.seq;
-  let prev = start.chain;
+  const refuseAt = (pgSeq: number): Promise<never> => refuse(c, host, log, pgSeq);
   let shipped = 0;
   let skipped = 0;
-  while (from < local) {
-    const to = Math.min(from + batch, local);
-    const rows = exportRows(db, from, to);
-    const [ins, skip] = await appendVerified(c, host, rows, { from, prevChain: prev, source: local, refuseAt: (pgSeq) => refuse(c, host, log, pgSeq) });
+  // Pipelined: the next batch is read, recomputed and encoded (in slices, yielding to the
+  // event loop) while PostgreSQL copies, checks and commits this one.
+  // A refusal of the next batch surfaces after this one is committed, as without the pipeline.
+  const ahead = (at: number, prev: string): Promise<Prepared> => {
+    const p = prepareBatch(db, host, at, Math.min(at + batch, local), prev);
+    p.catch(() => {}); // handled when awaited; not an unhandled rejection while this batch is in flight
+    return p;
+  };
+  let next: Promise<Prepared> | null = from < local ? ahead(from, start.chain) : null;
+  while (next) {
+    const cur = await next;
+    const sent = appendBatch(c, host, refuseAt, cur.rows, from, local);
+    next = cur.to < local ? ahead(cur.to, cur.rows[cur.rows.length - 1]!.chain) : null;
+    const [ins, skip] = await sent;
     shipped += ins;
     skipped += skip;
-    from = to;
-    prev = rows[rows.length - 1]!.chain;
+    from = cur.to;
     await opts.onBatch?.(from, local);
   }
   if (shipped + skipped === 0) await callIn(c, host, local);

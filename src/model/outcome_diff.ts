@@ -16,7 +16,8 @@ export const NOT_DRAFT: ReadonlySet<string> = new Set(['seq', 'at', 'type', 'cau
  */
 export function stripped(e: object, drop: ReadonlySet<string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(e)) if (!drop.has(k)) out[k] = v;
+  // Object.keys, not Object.entries: no pair array per field (the audit strips every entry).
+  for (const k of Object.keys(e)) if (!drop.has(k)) out[k] = (e as Record<string, unknown>)[k];
   return out;
 }
 
@@ -31,6 +32,15 @@ function same(a: unknown, b: unknown): boolean {
   return ka.every((k) => same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
+const own = Object.prototype.hasOwnProperty;
+
+/** Whether every field of either record is the same in the other: the common case, without building the sorted union of their keys. */
+function sameFields(recorded: Record<string, unknown>, decided: Record<string, unknown>): boolean {
+  for (const k of Object.keys(recorded)) if (!same(recorded[k], decided[k])) return false;
+  for (const k of Object.keys(decided)) if (!own.call(recorded, k) && !same(recorded[k], decided[k])) return false;
+  return true;
+}
+
 /**
  * The first field (in sorted order) whose value differs; an absent field and an undefined one are alike.
  *
@@ -38,6 +48,7 @@ function same(a: unknown, b: unknown): boolean {
  * firstDifference({ ret: 0 }, { ret: -14 }); // { field: 'ret', recorded: 0, decided: -14 }
  */
 export function firstDifference(recorded: Record<string, unknown>, decided: Record<string, unknown>): { field: string; recorded: unknown; decided: unknown } | null {
+  if (sameFields(recorded, decided)) return null;
   const keys = [...new Set([...Object.keys(recorded), ...Object.keys(decided)])].sort();
   for (const k of keys) {
     if (!same(recorded[k], decided[k])) return { field: k, recorded: recorded[k] ?? null, decided: decided[k] ?? null };

@@ -1,0 +1,57 @@
+import type pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import type { ExportRow } from '../store/export_rows.js';
+
+/** The columns of `entries` a shipped row fills, in the order of {@link copyText}'s fields. */
+export const ENTRY_COLUMNS = 'host, seq, entry, leaf, chain, at, type, op, machine, vm, container, mm, pasid, cause, request_id';
+
+/** `COPY entries FROM STDIN` in text format: the statement {@link copyText}'s lines feed. */
+export const COPY_ENTRIES = `COPY entries (${ENTRY_COLUMNS}) FROM STDIN`;
+
+const SPECIAL = /[\\\n\r\t]/;
+const SPECIALS = /[\\\n\r\t]/g;
+const ESCAPED: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** One field in COPY's text format: `\N` for NULL; backslash, newline, carriage return and tab escaped. */
+function field(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  const s = typeof v === 'string' ? v : String(v);
+  return SPECIAL.test(s) ? s.replace(SPECIALS, (ch) => ESCAPED[ch]!) : s;
+}
+
+/**
+ * Rows of one host as the data of {@link COPY_ENTRIES}: one line per row, its fields
+ * tab-separated in the order of {@link ENTRY_COLUMNS}, any text escaped (a stored text may
+ * hold a backslash, a tab or a newline; it arrives byte for byte).
+ *
+ * @example
+ * copyText('node-7', exportRows(db, 0, 2)); // "node-7\t1\t{...}\t<leaf>\t<chain>\t...\n" twice
+ */
+export function copyText(host: string, rows: readonly ExportRow[]): string {
+  const h = field(host);
+  let s = '';
+  for (const r of rows) {
+    s += `${h}\t${field(r.seq)}\t${field(r.entry)}\t${field(r.leaf)}\t${field(r.chain)}\t${field(r.at)}\t${field(r.type)}\t${field(r.op)}\t`
+      + `${field(r.machine)}\t${field(r.vm)}\t${field(r.container)}\t${field(r.mm)}\t${field(r.pasid)}\t${field(r.cause)}\t${field(r.request_id)}\n`;
+  }
+  return s;
+}
+
+/**
+ * Sends `sql`, a query string whose last statement is a `COPY ... FROM STDIN`, and
+ * `data` as the COPY's input; resolves with the rows copied once PostgreSQL is ready for
+ * the next query (a multi-statement string is one implicit transaction: all or nothing).
+ *
+ * @throws the server's error (the COPY and everything before it in `sql` rolled back when
+ * they run as one implicit transaction; an explicit transaction is left aborted).
+ * @example
+ * await copyIn(client, COPY_ENTRIES, copyText('node-7', rows)); // rows.length
+ */
+export function copyIn(c: pg.Client, sql: string, data: string): Promise<number> {
+  const s = c.query(copyStreams.from(sql));
+  return new Promise<number>((resolve, reject) => {
+    s.once('error', reject);
+    s.once('finish', () => resolve(s.rowCount));
+    s.end(data);
+  });
+}
