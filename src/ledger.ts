@@ -237,7 +237,9 @@ export class Ledger {
   private write<T>(fn: () => T): T {
     try {
       const out = this.log.immediate(() => {
-        this.catchUp();
+        // The head is read once per transaction (the appends follow it): when it is where
+        // this ledger left it, nobody else wrote and there is nothing to catch up with.
+        if (this.log.headInTx().seq !== this.st.seq) this.catchUp();
         return fn();
       });
       // A writer that is killed never reaches close(): keep a snapshot every SNAPSHOT_EVERY
