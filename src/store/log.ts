@@ -38,6 +38,9 @@ export class EntryLog {
   /** The RFC 6962 tree over the leaves, kept in each append's transaction. */
   readonly tree: MerkleStore;
 
+  /** `BEGIN IMMEDIATE`, the body, the tree's rows, `COMMIT`: made once (better-sqlite3 builds four wrappers per `transaction()`). */
+  private readonly txImmediate: (body: () => unknown) => unknown;
+
   constructor(readonly db: BetterSqlite3.Database) {
     this.tree = new MerkleStore(db);
     this.insertStmt = db.prepare(
@@ -50,6 +53,12 @@ export class EntryLog {
     this.rangeRawStmt = db.prepare('SELECT seq, entry, leaf, chain FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq').raw(true);
     this.requestIdStmt = db.prepare('SELECT seq, entry, leaf, chain FROM entries WHERE request_id = ?');
     this.rowStmt = db.prepare('SELECT seq, entry, leaf, chain FROM entries WHERE seq = ?');
+    this.txImmediate = db.transaction((body: () => unknown) => {
+      const out = body();
+      // The tree nodes of all its appends, inserted together before the commit.
+      this.tree.flush();
+      return out;
+    }).immediate;
   }
 
   /** The last entry's seq and chain; `{ seq: 0, chain: GENESIS_CHAIN }` for an empty log. */
@@ -134,12 +143,7 @@ export class EntryLog {
     this.txHead = null;
     this.tree.deferWrites = true;
     try {
-      return this.db.transaction(() => {
-        const out = fn();
-        // The tree nodes of all its appends, inserted together before the commit.
-        this.tree.flush();
-        return out;
-      }).immediate();
+      return this.txImmediate(fn) as T;
     } catch (e) {
       // Rolled back: the tree's cached right edge may hold leaves that were not kept.
       this.tree.forget();
