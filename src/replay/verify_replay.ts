@@ -51,8 +51,8 @@ export function verifyReplay(src: ReplaySource, onProgress?: (seq: number, head:
   let entries = 0;
   let pending: { seq: number; expected: TransitionDraft[]; next: number } | null = null;
   const fail = (m: ReplayMismatch): ReplayVerification => ({ ok: false, entries, requests, mismatch: m });
-  for (const row of log.after(0)) {
-    const e = JSON.parse(row.entry) as Entry;
+  for (const [, text] of log.rangeColumns(0, Number.MAX_SAFE_INTEGER)) {
+    const e = JSON.parse(text) as Entry;
     entries++;
     if (onProgress && entries % 10_000 === 0) onProgress(e.seq, head);
     if (e.seq === 1) {

@@ -128,6 +128,11 @@ export class EntryLog {
     return this.rangeRawStmt.iterate(from, to) as IterableIterator<[number, string, string, string]>;
   }
 
+  /** `rangeColumns` read whole into an array (the connection is then free for other reads). */
+  rangeColumnsAll(from: number, to: number): Array<[number, string, string, string]> {
+    return this.rangeRawStmt.all(from, to) as Array<[number, string, string, string]>;
+  }
+
   /** One row, or undefined. */
   row(seq: number): LogRow | undefined {
     return this.rowStmt.get(seq) as LogRow | undefined;
