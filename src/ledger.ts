@@ -237,7 +237,9 @@ export class Ledger {
   private write<T>(fn: () => T): T {
     try {
       const out = this.log.immediate(() => {
-        this.catchUp();
+        // The head is read once per transaction (the appends follow it): when it is where
+        // this ledger left it, nobody else wrote and there is nothing to catch up with.
+        if (this.log.headInTx().seq !== this.st.seq) this.catchUp();
         return fn();
       });
       // A writer that is killed never reaches close(): keep a snapshot every SNAPSHOT_EVERY
@@ -382,17 +384,16 @@ export class Ledger {
     const d = decide(this.st, req);
     const at = this.clock().toISOString();
     const seq = this.st.seq + 1;
-    const entry: RequestEntry = {
-      seq, at, type: 'request', op: req.op, req: asked, ret: d.ret,
-      ...(d.vm !== undefined ? { vm: d.vm } : {}),
-      ...(id !== undefined ? { id } : {}),
-      ...(d.pasid !== undefined ? { pasid: d.pasid } : {}),
-      ...(d.reason !== undefined ? { reason: d.reason } : {}),
-      ...(d.hex !== undefined ? { hex: d.hex } : {}),
-      ...(d.info !== undefined ? { info: d.info } : {}),
-      ...(d.value !== undefined ? { value: d.value } : {}),
-      ...(by !== undefined ? { by } : {}),
-    };
+    // Fields set one by one, not spread from temporary objects: the stored text sorts its keys anyway.
+    const entry: RequestEntry = { seq, at, type: 'request', op: req.op, req: asked, ret: d.ret };
+    if (d.vm !== undefined) entry.vm = d.vm;
+    if (id !== undefined) entry.id = id;
+    if (d.pasid !== undefined) entry.pasid = d.pasid;
+    if (d.reason !== undefined) entry.reason = d.reason;
+    if (d.hex !== undefined) entry.hex = d.hex;
+    if (d.info !== undefined) entry.info = d.info;
+    if (d.value !== undefined) entry.value = d.value;
+    if (by !== undefined) entry.by = by;
     const entries: Entry[] = [entry];
     d.transitions.forEach((t, i) => entries.push({ seq: seq + 1 + i, at, type: 'transition', cause: seq, ...t }));
     this.log.append(entries as unknown as Record<string, unknown>[]);

@@ -50,10 +50,16 @@ export function auditLog(log: EntryLog, opts: AuditOptions = {}): AuditReport {
   };
   const auditor = new Auditor(config, head.seq, lookup, opts);
   const chunk = Math.max(1, opts.chunk ?? 4096);
+  // One object carries each row's hashes to the auditor, which reads them before the next row.
+  const hashes = { leaf: '', chain: '' };
   for (let from = 0; from < head.seq; from += chunk) {
     // A chunk is read whole before it is audited: the connection is free for `lookup` meanwhile.
-    const rows = [...log.range(from, Math.min(head.seq, from + chunk))];
-    for (const row of rows) auditor.entry(row.seq, row.entry, opts.noVerify ? undefined : row);
+    const rows = log.rangeColumnsAll(from, Math.min(head.seq, from + chunk));
+    for (const [seq, entry, leaf, chain] of rows) {
+      hashes.leaf = leaf;
+      hashes.chain = chain;
+      auditor.entry(seq, entry, opts.noVerify ? undefined : hashes);
+    }
     opts.onProgress?.(Math.min(head.seq, from + chunk), head.seq);
   }
   return auditor.report(head);

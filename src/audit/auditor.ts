@@ -99,7 +99,7 @@ export class Auditor {
     this.counts.entries += 1;
     if (hashes) {
       // The step goes on from the stored chain: one bad row is one finding, not one per row after it.
-      const bad = this.chain.check({ entry: text, leaf: hashes.leaf, chain: hashes.chain });
+      const bad = this.chain.checkText(text, hashes.leaf, hashes.chain);
       if (bad?.what === 'leaf') this.ctx.findings.report('S4', { seq, at: null, detail: `the entry text does not hash to the row's leaf: the text was edited (or the leaf replaced) after it was written` });
       else if (bad) this.ctx.findings.report('S4', { seq, at: null, detail: `the row's chain does not follow from the entries before it (an entry before it was changed, removed or reordered, or this chain was replaced)` });
     } else this.chainChecked = false;

@@ -2,7 +2,7 @@ import { decide } from '../model/decide.js';
 import { parseRequest, REQUEST_OPS } from '../model/request.js';
 import type { HostState } from '../model/state.js';
 import type { RequestEntry, TransitionDraft, TransitionEntry } from '../model/types.js';
-import { firstDifference, NOT_DRAFT, NOT_OUTCOME, show, stripped } from '../model/outcome_diff.js';
+import { entryDifference, NOT_DRAFT, NOT_OUTCOME, show } from '../model/outcome_diff.js';
 
 
 /**
@@ -33,10 +33,9 @@ export class DecisionCheck {
       out.push(`request ${e.seq} (${String(e.op)}) cannot be decided: ${(err as Error).message}`);
       return out;
     }
-    const { transitions, ...outcome } = decided;
-    const diff = firstDifference(stripped(e, NOT_OUTCOME), outcome as Record<string, unknown>);
+    const diff = entryDifference(e, NOT_OUTCOME, decided, 'transitions');
     if (diff) out.push(`request ${e.seq} (${e.op}): ${diff.field} is ${show(diff.recorded)} in the log, ${show(diff.decided)} decided against the state before it`);
-    this.pending = { seq: e.seq, op: e.op, expected: transitions, next: 0 };
+    this.pending = { seq: e.seq, op: e.op, expected: decided.transitions, next: 0 };
     return out;
   }
 
@@ -46,7 +45,7 @@ export class DecisionCheck {
     if (!p || t.cause !== p.seq) return null; // a transition not caused by the request it follows: S1's business
     const want = p.expected[p.next++];
     if (!want) return `request ${p.seq} (${p.op}) decided causes ${p.expected.length} transition(s); the log has more: ${t.machine} ${t.event} at seq ${t.seq}`;
-    const diff = firstDifference(stripped(t, NOT_DRAFT), want as unknown as Record<string, unknown>);
+    const diff = entryDifference(t, NOT_DRAFT, want);
     return diff ? `transition ${p.next} of request ${p.seq} (${p.op}): ${diff.field} is ${show(diff.recorded)} in the log, ${show(diff.decided)} decided` : null;
   }
 

@@ -21,15 +21,62 @@ export function stripped(e: object, drop: ReadonlySet<string>): Record<string, u
   return out;
 }
 
-/** Structural equality of JSON values, key order ignored (as canonical JSON compares them). */
+/** Structural equality of JSON values, key order ignored (as canonical JSON compares them); a field holding undefined is absent. */
 function same(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
-  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  // Counted, not filtered into arrays: this runs for every field of every re-decided request.
+  let n = 0;
+  for (const k of Object.keys(ao)) {
+    const v = ao[k];
+    if (v === undefined) continue;
+    n++;
+    if (!same(v, bo[k])) return false;
+  }
+  for (const k of Object.keys(bo)) if (bo[k] !== undefined) n--;
+  return n === 0;
+}
+
+/** What a key of `decided` missing from the stripped copy reads there: undefined unless `Object.prototype` has it. */
+const BARE: Record<string, unknown> = {};
+
+/**
+ * `firstDifference(stripped(recorded, drop), decided)` without building the copy: the
+ * fields are compared where they are, and only when one differs is the copy built to
+ * name the first in sorted order. Fields of `decided` named `skip` are not compared
+ * (the decision's `transitions`, compared one by one afterwards).
+ *
+ * @example
+ * entryDifference({ seq: 3, ret: 0 }, NOT_OUTCOME, { ret: 0, transitions: [] }, 'transitions'); // null
+ */
+export function entryDifference(recorded: object, drop: ReadonlySet<string>, decided: object, skip?: string): { field: string; recorded: unknown; decided: unknown } | null {
+  const r = recorded as Record<string, unknown>;
+  const d = decided as Record<string, unknown>;
+  let differs = false;
+  for (const k of Object.keys(r)) {
+    if (drop.has(k)) continue;
+    if (!same(r[k], k === skip ? BARE[k] : d[k])) {
+      differs = true;
+      break;
+    }
+  }
+  if (!differs) {
+    for (const k of Object.keys(d)) {
+      if (k === skip) continue;
+      // Compared above when the copy keeps it; otherwise the copy has no such field.
+      if (!drop.has(k) && Object.hasOwn(r, k)) continue;
+      if (d[k] !== undefined || BARE[k] !== undefined) {
+        differs = true;
+        break;
+      }
+    }
+  }
+  if (!differs) return null;
+  const mine = skip === undefined ? d : stripped(d, new Set([skip]));
+  return firstDifference(stripped(r, drop), mine);
 }
 
 const own = Object.prototype.hasOwnProperty;

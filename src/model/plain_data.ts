@@ -70,16 +70,30 @@ export function plainCopy(v: unknown, path: string, depth: number, opts: PlainCo
   const out: Record<string, unknown> = {};
   for (const k of Reflect.ownKeys(v)) {
     if (typeof k === 'symbol') throw new NotPlainData(`${name(path)} has a symbol key`);
-    const at = path === '' ? quoteKey(k) : `${path}.${quoteKey(k)}`;
+    // The field's place (fieldPath) is spelled out only for a message or a nested value: most fields are neither.
     // A plain object cannot take an own "__proto__" by assignment, and no field has that name.
-    if (k === '__proto__') throw new NotPlainData(`${name(at)} is not a field name a request may use`);
+    if (k === '__proto__') throw new NotPlainData(`${name(fieldPath(path, k))} is not a field name a request may use`);
     const d = Reflect.getOwnPropertyDescriptor(v, k);
-    if (!d) throw new NotPlainData(`${name(at)} vanished while being read`);
-    if (!('value' in d)) throw new NotPlainData(`${name(at)} is a getter or setter, not a data field`);
-    if (!d.enumerable) throw new NotPlainData(`${name(at)} is not enumerable (JSON would drop it)`);
-    out[k] = plainCopy(d.value, at, depth + 1, opts);
+    if (!d) throw new NotPlainData(`${name(fieldPath(path, k))} vanished while being read`);
+    if (!('value' in d)) throw new NotPlainData(`${name(fieldPath(path, k))} is a getter or setter, not a data field`);
+    if (!d.enumerable) throw new NotPlainData(`${name(fieldPath(path, k))} is not enumerable (JSON would drop it)`);
+    const x: unknown = d.value;
+    if (typeof x === 'string') {
+      if (LONE_SURROGATE.test(x)) throw new NotPlainData(`${name(fieldPath(path, k))} holds a lone UTF-16 surrogate (text with no UTF-8 form)`);
+      out[k] = x;
+    } else if (typeof x === 'number') {
+      out[k] = x === 0 ? 0 : x;
+    } else if (typeof x !== 'object' || x === null) {
+      out[k] = x;
+    } else {
+      out[k] = plainCopy(x, fieldPath(path, k), depth + 1, opts);
+    }
   }
   return out;
+}
+
+function fieldPath(path: string, k: string): string {
+  return path === '' ? quoteKey(k) : `${path}.${quoteKey(k)}`;
 }
 
 function name(path: string): string {

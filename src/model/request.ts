@@ -112,22 +112,33 @@ export function parseRequest(value: unknown, opts: PlainCopyOptions = {}): Reque
     throw new RequestError(`unknown op ${quote(op)}: expected one of ${REQUEST_OPS.join(', ')}`);
   }
   const shape: OpSpec = OPS[op as RequestOp];
-  const has = (k: string): boolean => Object.hasOwn(obj, k);
-  for (const [k, kind] of Object.entries(shape.required)) {
-    if (!has(k)) throw new RequestError(`${op}: missing "${k}"`);
+  for (const [k, kind] of requiredFields(shape)) {
+    if (!Object.hasOwn(obj, k)) throw new RequestError(`${op}: missing "${k}"`);
     const why = check(kind, obj[k]);
     if (why) throw new RequestError(`${op}: "${k}" ${why}`);
   }
-  for (const [k, v] of Object.entries(obj)) {
+  for (const k of Object.keys(obj)) {
     if (k === 'op' || Object.hasOwn(shape.required, k)) continue;
     const kind = Object.hasOwn(shape.optional, k) ? shape.optional[k] : undefined;
     if (!kind) throw new RequestError(`${op}: unknown field "${quoteKey(k)}"`);
-    const why = check(kind, v);
+    const why = check(kind, obj[k]);
     if (why) throw new RequestError(`${op}: "${k}" ${why}`);
   }
   const why = shape.refine?.(obj);
   if (why) throw new RequestError(`${op}: ${why}`);
   return obj as unknown as Request;
+}
+
+/** Each op's required fields in their declared order, listed once (parseRequest runs for every request). */
+const REQUIRED = new Map<OpSpec, ReadonlyArray<readonly [string, FieldKind]>>();
+
+function requiredFields(shape: OpSpec): ReadonlyArray<readonly [string, FieldKind]> {
+  let fields = REQUIRED.get(shape);
+  if (fields === undefined) {
+    fields = Object.entries(shape.required);
+    REQUIRED.set(shape, fields);
+  }
+  return fields;
 }
 
 /** What a foreign exception says, quoted; its own getters or `toString` may throw too. */

@@ -3,7 +3,7 @@ import { evolve } from '../model/evolve.js';
 import { parseRequest } from '../model/request.js';
 import { emptyState } from '../model/state.js';
 import type { Entry, TransitionDraft } from '../model/types.js';
-import { firstDifference, NOT_DRAFT, NOT_OUTCOME, show, stripped } from '../model/outcome_diff.js';
+import { entryDifference, NOT_DRAFT, NOT_OUTCOME, show } from '../model/outcome_diff.js';
 import { openSource, type ReplaySource } from './source.js';
 
 /** The first entry whose recorded outcome or transitions today's code does not reproduce. */
@@ -51,8 +51,8 @@ export function verifyReplay(src: ReplaySource, onProgress?: (seq: number, head:
   let entries = 0;
   let pending: { seq: number; expected: TransitionDraft[]; next: number } | null = null;
   const fail = (m: ReplayMismatch): ReplayVerification => ({ ok: false, entries, requests, mismatch: m });
-  for (const row of log.after(0)) {
-    const e = JSON.parse(row.entry) as Entry;
+  for (const [, text] of log.rangeColumns(0, Number.MAX_SAFE_INTEGER)) {
+    const e = JSON.parse(text) as Entry;
     entries++;
     if (onProgress && entries % 10_000 === 0) onProgress(e.seq, head);
     if (e.seq === 1) {
@@ -67,7 +67,7 @@ export function verifyReplay(src: ReplaySource, onProgress?: (seq: number, head:
           problem: `request ${pending.seq} decided today causes ${pending.expected.length} transitions; the log has ${pending.next}, then ${describe(e)}`,
         });
       }
-      const diff = firstDifference(stripped(e, NOT_DRAFT), want as unknown as Record<string, unknown>);
+      const diff = entryDifference(e, NOT_DRAFT, want);
       if (diff) {
         return fail({
           seq: e.seq, request: pending.seq, ...diff,
@@ -99,15 +99,14 @@ export function verifyReplay(src: ReplaySource, onProgress?: (seq: number, head:
       return fail({ seq: e.seq, request: e.seq, problem: `the recorded request cannot be decided today: ${(err as Error).message}` });
     }
     requests++;
-    const { transitions, ...outcome } = decided;
-    const diff = firstDifference(stripped(e, NOT_OUTCOME), outcome as Record<string, unknown>);
+    const diff = entryDifference(e, NOT_OUTCOME, decided, 'transitions');
     if (diff) {
       return fail({
         seq: e.seq, request: e.seq, ...diff,
         problem: `request ${e.seq} (${e.op}): ${diff.field} is ${show(diff.recorded)} in the log, ${show(diff.decided)} today`,
       });
     }
-    pending = { seq: e.seq, expected: transitions, next: 0 };
+    pending = { seq: e.seq, expected: decided.transitions, next: 0 };
     evolve(s, e);
   }
   if (pending && pending.next < pending.expected.length) {

@@ -126,13 +126,13 @@ export class SnapshotCache {
     // With checkChain every row's leaf and chain are recomputed as it is evolved: one
     // pass proves the entries replayed are the ones the writer hashed (from s.seq on).
     const step = new ChainStep(checkChain && s.seq > 0 ? this.log.row(s.seq)?.chain ?? GENESIS_CHAIN : GENESIS_CHAIN);
-    for (const row of this.log.range(s.seq, to)) {
+    for (const [seq, entry, leaf, chain] of this.log.rangeColumns(s.seq, to)) {
       if (checkChain) {
-        if (row.seq !== s.seq + 1) throw new ChainError(s.seq + 1, `missing (the next row is seq ${row.seq})`);
-        const bad = step.check(row);
-        if (bad) throw new ChainError(row.seq, bad.what === 'leaf' ? 'leaf does not match the entry text' : 'chain does not follow from the previous entry');
+        if (seq !== s.seq + 1) throw new ChainError(s.seq + 1, `missing (the next row is seq ${seq})`);
+        const bad = step.checkText(entry, leaf, chain);
+        if (bad) throw new ChainError(seq, bad.what === 'leaf' ? 'leaf does not match the entry text' : 'chain does not follow from the previous entry');
       }
-      evolve(s, JSON.parse(row.entry) as Entry);
+      evolve(s, JSON.parse(entry) as Entry);
       if (++this.stats.rowsRead % PROGRESS_EVERY === 0) onProgress?.(s.seq);
     }
     onProgress?.(s.seq);

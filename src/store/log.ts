@@ -28,6 +28,7 @@ export class EntryLog {
   private readonly headStmt: BetterSqlite3.Statement;
   private readonly afterStmt: BetterSqlite3.Statement;
   private readonly rangeStmt: BetterSqlite3.Statement;
+  private readonly rangeRawStmt: BetterSqlite3.Statement;
   private readonly requestIdStmt: BetterSqlite3.Statement;
   private readonly rowStmt: BetterSqlite3.Statement;
 
@@ -36,6 +37,9 @@ export class EntryLog {
 
   /** The RFC 6962 tree over the leaves, kept in each append's transaction. */
   readonly tree: MerkleStore;
+
+  /** `BEGIN IMMEDIATE`, the body, the tree's rows, `COMMIT`: made once (better-sqlite3 builds four wrappers per `transaction()`). */
+  private readonly txImmediate: (body: () => unknown) => unknown;
 
   constructor(readonly db: BetterSqlite3.Database) {
     this.tree = new MerkleStore(db);
@@ -46,13 +50,29 @@ export class EntryLog {
     this.headStmt = db.prepare('SELECT seq, chain FROM entries ORDER BY seq DESC LIMIT 1');
     this.afterStmt = db.prepare('SELECT seq, entry, leaf, chain FROM entries WHERE seq > ? ORDER BY seq');
     this.rangeStmt = db.prepare('SELECT seq, entry, leaf, chain FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq');
+    this.rangeRawStmt = db.prepare('SELECT seq, entry, leaf, chain FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq').raw(true);
     this.requestIdStmt = db.prepare('SELECT seq, entry, leaf, chain FROM entries WHERE request_id = ?');
     this.rowStmt = db.prepare('SELECT seq, entry, leaf, chain FROM entries WHERE seq = ?');
+    this.txImmediate = db.transaction((body: () => unknown) => {
+      const out = body();
+      // The tree nodes of all its appends, inserted together before the commit.
+      this.tree.flush();
+      return out;
+    }).immediate;
   }
 
   /** The last entry's seq and chain; `{ seq: 0, chain: GENESIS_CHAIN }` for an empty log. */
   head(): LogHead {
     return (this.headStmt.get() as LogHead | undefined) ?? { seq: 0, chain: GENESIS_CHAIN };
+  }
+
+  /**
+   * `head()`, read once per `immediate()` transaction: nobody else writes meanwhile, so
+   * the head read first is then followed by this handle's appends. Outside one, read now.
+   */
+  headInTx(): LogHead {
+    if (this.txHead === undefined) return this.head();
+    return (this.txHead ??= this.head());
   }
 
   /**
@@ -65,9 +85,9 @@ export class EntryLog {
    * or an IO error; the caller's transaction then rolls back and nothing is written.
    */
   append(entries: readonly Record<string, unknown>[]): LogHead {
-    // Inside a transaction nobody else writes: the head is read once, then followed here.
-    let { seq } = this.txHead ?? this.head();
-    const step = new ChainStep((this.txHead ?? this.head()).chain);
+    const h = this.headInTx();
+    let { seq } = h;
+    const step = new ChainStep(h.chain);
     const start = seq;
     const leaves: Buffer[] = [];
     try {
@@ -100,6 +120,19 @@ export class EntryLog {
     return this.rangeStmt.iterate(from, to) as IterableIterator<LogRow>;
   }
 
+  /**
+   * `range` with each row as the array `[seq, entry, leaf, chain]`: no object per row,
+   * for the passes over the whole log (replay).
+   */
+  rangeColumns(from: number, to: number): IterableIterator<[number, string, string, string]> {
+    return this.rangeRawStmt.iterate(from, to) as IterableIterator<[number, string, string, string]>;
+  }
+
+  /** `rangeColumns` read whole into an array (the connection is then free for other reads). */
+  rangeColumnsAll(from: number, to: number): Array<[number, string, string, string]> {
+    return this.rangeRawStmt.all(from, to) as Array<[number, string, string, string]>;
+  }
+
   /** One row, or undefined. */
   row(seq: number): LogRow | undefined {
     return this.rowStmt.get(seq) as LogRow | undefined;
@@ -113,14 +146,16 @@ export class EntryLog {
   /** Runs `fn` in one `BEGIN IMMEDIATE` transaction: all of it commits, or none. */
   immediate<T>(fn: () => T): T {
     this.txHead = null;
+    this.tree.deferWrites = true;
     try {
-      return this.db.transaction(fn).immediate();
+      return this.txImmediate(fn) as T;
     } catch (e) {
       // Rolled back: the tree's cached right edge may hold leaves that were not kept.
       this.tree.forget();
       throw e;
     } finally {
       this.txHead = undefined;
+      this.tree.deferWrites = false;
     }
   }
 }

@@ -30,7 +30,12 @@ export class MerkleStore {
   readonly present: boolean;
   private readonly getStmt: BetterSqlite3.Statement | null;
   private readonly insertStmt: BetterSqlite3.Statement | null;
-  private readonly insertManyStmt: BetterSqlite3.Statement | null;
+  /** Multi-row inserts by their number of rows (1 to MULTI_ROWS), prepared on first use. */
+  private readonly insertRowsStmts = new Map<number, BetterSqlite3.Statement>();
+  /** (pos, hash) pairs laid flat, added by `append` in a transaction and not yet inserted (see `flush`). */
+  private pending: Array<number | Buffer> = [];
+  /** Whether `append` leaves its rows for `flush` (set by the log for the span of its transaction). */
+  deferWrites = false;
   private readonly lastLeafStmt: BetterSqlite3.Statement | null;
   private readonly leafStmt: BetterSqlite3.Statement;
   private readonly leavesStmt: BetterSqlite3.Statement;
@@ -46,9 +51,6 @@ export class MerkleStore {
     this.present = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tree_nodes'").get() !== undefined;
     this.getStmt = this.present ? db.prepare('SELECT hash FROM tree_nodes WHERE pos = ?').pluck() : null;
     this.insertStmt = this.present && !db.readonly ? db.prepare('INSERT INTO tree_nodes (pos, hash) VALUES (?, ?)') : null;
-    this.insertManyStmt = this.present && !db.readonly
-      ? db.prepare(`INSERT INTO tree_nodes (pos, hash) VALUES ${Array.from({ length: MULTI_ROWS }, () => '(?, ?)').join(', ')}`)
-      : null;
     // The last leaf has the highest position: the nodes it completed sit before it.
     this.lastLeafStmt = this.present ? db.prepare('SELECT max(pos) FROM tree_nodes').pluck() : null;
     this.leafStmt = db.prepare('SELECT leaf FROM entries WHERE seq = ?').pluck();
@@ -64,6 +66,7 @@ export class MerkleStore {
   /** How many leaves the stored tree covers (0 without the table). */
   builtSize(): number {
     if (!this.lastLeafStmt) return 0;
+    this.flush();
     const last = this.lastLeafStmt.get() as number | null | undefined;
     return last === null || last === undefined ? 0 : last / 2 + 1;
   }
@@ -78,6 +81,7 @@ export class MerkleStore {
     const key = level * 2 ** 40 + index;
     const cached = level >= CACHED_LEVEL ? this.cache.get(key) : undefined;
     if (cached) return cached;
+    if (this.pending.length > 0) this.flush();
     const stored = this.getStmt?.get(nodePos(level, index)) as Buffer | undefined;
     if (stored) {
       // A subtree's hash never changes once its leaves are in: the upper levels, few
@@ -134,28 +138,52 @@ export class MerkleStore {
     let f = this.frontier;
     if (f === null || f.size !== size) f = this.frontierAt(size);
     this.frontier = null;
-    // Rows go in by MULTI_ROWS per statement: one call into SQLite for many rows.
-    const rows: Array<number | Buffer> = [];
+    const rows = this.pending;
     for (const leaf of leaves) {
       rows.push(2 * f.size, leaf);
       for (const n of f.push(leaf)) rows.push(nodePos(n.level, n.index), n.hash);
     }
-    this.insertRows(rows);
     this.frontier = f;
+    // In the log's transaction the rows wait for its end: a batch's go in by MULTI_ROWS per statement.
+    if (!this.deferWrites) this.flush();
   }
 
-  /** Inserts (pos, hash) pairs laid flat, many per statement. */
-  private insertRows(rows: Array<number | Buffer>): void {
-    const many = this.insertManyStmt!;
+  /**
+   * Inserts the rows `append` left, many per statement (one call into SQLite for up to
+   * MULTI_ROWS rows). The log calls it at the end of its transaction, before the commit;
+   * a read of the stored tree calls it first.
+   */
+  flush(): void {
+    const rows = this.pending;
+    if (rows.length === 0) return;
+    this.pending = [];
     const width = 2 * MULTI_ROWS;
     let i = 0;
-    for (; i + width <= rows.length; i += width) many.run(rows.slice(i, i + width));
-    for (; i < rows.length; i += 2) this.insertStmt!.run(rows[i], rows[i + 1]);
+    if (rows.length >= width) {
+      const many = this.insertRowsStmt(MULTI_ROWS);
+      const args: Array<number | Buffer> = new Array<number | Buffer>(width);
+      for (; i + width <= rows.length; i += width) {
+        for (let j = 0; j < width; j++) args[j] = rows[i + j]!;
+        many.run(args);
+      }
+    }
+    if (i < rows.length) this.insertRowsStmt((rows.length - i) / 2).run(i === 0 ? rows : rows.slice(i));
   }
 
-  /** Drops the cached right edge (after a rolled-back transaction). */
+  /** The prepared INSERT of `n` rows. */
+  private insertRowsStmt(n: number): BetterSqlite3.Statement {
+    let stmt = this.insertRowsStmts.get(n);
+    if (!stmt) {
+      stmt = this.db.prepare(`INSERT INTO tree_nodes (pos, hash) VALUES ${Array.from({ length: n }, () => '(?, ?)').join(', ')}`);
+      this.insertRowsStmts.set(n, stmt);
+    }
+    return stmt;
+  }
+
+  /** Drops the cached right edge and the rows not yet inserted (after a rolled-back transaction). */
   forget(): void {
     this.frontier = null;
+    this.pending = [];
   }
 
   /** The right edge at `size`, building the stored tree up to there first if it is behind. */
