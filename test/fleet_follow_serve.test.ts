@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -8,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { connect } from '../src/client/connect.js';
 import { openEntryStream } from '../src/client/entry_stream.js';
 import { CLI, tmpDir } from './helpers.js';
-import { cliAsync, pgQuery, trafficLog } from './support/fleet.js';
+import { cliAsync, localRows, pgRows, pgQuery, trafficLog } from './support/fleet.js';
 import { requirePgCluster, type PgCluster } from './support/pg_cluster.js';
 import { serveProcess } from './support/serve_process.js';
 
@@ -24,17 +23,6 @@ s.after(async () => {
   await pgc?.stop();
 });
 
-type Row = { seq: number; entry: string; leaf: string; chain: string };
-const localRows = (path: string): Row[] => {
-  const db = new Database(path, { readonly: true });
-  try {
-    return db.prepare('SELECT seq, entry, leaf, chain FROM entries ORDER BY seq').all() as Row[];
-  } finally {
-    db.close();
-  }
-};
-const pgRows = async (host: string): Promise<Row[]> =>
-  (await pgQuery<Row & { seq: string }>(url, 'SELECT seq, entry, leaf, chain FROM entries WHERE host = $1 ORDER BY seq', [host])).map((r) => ({ ...r, seq: Number(r.seq) }));
 const pgHead = async (host: string): Promise<number> =>
   Number((await pgQuery<{ h: string }>(url, 'SELECT coalesce(max(head_seq), 0) AS h FROM hosts WHERE host = $1', [host]))[0]!.h);
 
@@ -172,8 +160,8 @@ s('(a) ship --from-server copies every entry: row for row what ship --db writes 
   assert.equal([out.shipped, out.head, out.local], [local.length, local.length, local.length]);
   const f = await cliAsync(['ship', '--db', path, '--to', url, '--host', 'file-a']);
   assert.is(f.status, 0, f.stderr);
-  const viaServer = await pgRows('srv-a');
-  assert.equal(viaServer, await pgRows('file-a'));
+  const viaServer = await pgRows(url, 'srv-a');
+  assert.equal(viaServer, await pgRows(url, 'file-a'));
   assert.equal(viaServer, local);
   // Every column, not only the hashes: the indexing columns are those the file shipper copies.
   const cols = 'seq, entry, leaf, chain, at, type, op, machine, vm, container, mm, pasid, cause, request_id';
@@ -213,13 +201,13 @@ s('(b) ship --from-server --follow picks up entries committed over HTTP after it
   }
   assert.match(out, /host srv-b: shipped \d+ entries/);
   const local = localRows(path);
-  const shipped = await pgRows('srv-b');
+  const shipped = await pgRows(url, 'srv-b');
   assert.ok(shipped.length >= local.length - 12, `${shipped.length} of ${local.length}`);
   assert.equal(shipped, local.slice(0, shipped.length));
   // The rest ships on the next run, from where it stopped.
   const f = await cliAsync(['ship', '--db', path, '--to', url, '--host', 'srv-b', '--json']);
   assert.is(f.status, 0, f.stderr);
-  assert.equal(await pgRows('srv-b'), local);
+  assert.equal(await pgRows(url, 'srv-b'), local);
 });
 
 s('(c) ship --from-server is resumable and idempotent, also after ship --db; a server whose log differs from what was shipped is refused', async () => {
@@ -258,7 +246,7 @@ s('(c) ship --from-server is resumable and idempotent, also after ship --db; a s
     const bad = await ship('fork');
     assert.is(bad.status, 1, bad.stderr);
     assert.match(bad.stderr, /host fork: refused at seq 1: the server's log differs from what was shipped from seq 1 on/);
-    assert.equal(await pgRows('fork'), localRows(other.path));
+    assert.equal(await pgRows(url, 'fork'), localRows(other.path));
     // A wrong token is bad input (exit 2), nothing shipped.
     const noTok = await cliAsync(['ship', '--from-server', socket, '--token', 'plt_nope', '--to', url, '--host', 'srv-c2']);
     assert.is(noTok.status, 2);
@@ -266,8 +254,8 @@ s('(c) ship --from-server is resumable and idempotent, also after ship --db; a s
   } finally {
     await stopServer(child);
   }
-  assert.equal(await pgRows('srv-c'), localRows(path).slice(0, m));
-  assert.equal(await pgRows('mixed'), localRows(path));
+  assert.equal(await pgRows(url, 'srv-c'), localRows(path).slice(0, m));
+  assert.equal(await pgRows(url, 'mixed'), localRows(path));
 });
 
 s('(d) serve --ship-to: requests over HTTP end up in PostgreSQL; after SIGTERM fleet verify passes and the rows are the log', async () => {
@@ -288,7 +276,7 @@ s('(d) serve --ship-to: requests over HTTP end up in PostgreSQL; after SIGTERM f
   }
   assert.not.match(err, /ship-to srv-d:/, err);
   const local = localRows(path);
-  assert.equal(await pgRows('srv-d'), local);
+  assert.equal(await pgRows(url, 'srv-d'), local);
   assert.is(await pgHead('srv-d'), local.length);
   const v = await cliAsync(['fleet', 'verify', '--pg', url, '--host', 'srv-d']);
   assert.is(v.status, 0, v.stdout + v.stderr);

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CLI, tmpDir } from './helpers.js';
-import { cliAsync, moreTraffic, pgQuery, trafficLog } from './support/fleet.js';
+import { cliAsync, localRows, pgRows, moreTraffic, pgQuery, trafficLog } from './support/fleet.js';
 import { requirePgCluster, type PgCluster } from './support/pg_cluster.js';
 import { attacker, copyLog, rechain } from './tamper.js';
 
@@ -22,17 +22,6 @@ s.after(async () => {
   await pgc?.stop();
 });
 
-type Row = { seq: number; entry: string; leaf: string; chain: string };
-const localRows = (path: string): Row[] => {
-  const db = new Database(path, { readonly: true });
-  try {
-    return db.prepare('SELECT seq, entry, leaf, chain FROM entries ORDER BY seq').all() as Row[];
-  } finally {
-    db.close();
-  }
-};
-const pgRows = async (host: string): Promise<Row[]> =>
-  (await pgQuery<Row & { seq: string }>(url, 'SELECT seq, entry, leaf, chain FROM entries WHERE host = $1 ORDER BY seq', [host])).map((r) => ({ ...r, seq: Number(r.seq) }));
 const count = async (host: string): Promise<number> => Number((await pgQuery<{ n: string }>(url, 'SELECT count(*) AS n FROM entries WHERE host = $1', [host]))[0]!.n);
 async function rejects(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
   try {
@@ -51,7 +40,7 @@ s('ship copies every row exactly; shipping again writes nothing twice; new entri
   const r1 = await ship(path, 'alpha', '--json');
   assert.is(r1.status, 0, r1.stderr);
   assert.is(JSON.parse(r1.stdout).shipped, local.length);
-  assert.equal(await pgRows('alpha'), local);
+  assert.equal(await pgRows(url, 'alpha'), local);
   const r2 = await ship(path, 'alpha', '--json');
   assert.is(r2.status, 0, r2.stderr);
   assert.is(JSON.parse(r2.stdout).shipped, 0);
@@ -62,7 +51,7 @@ s('ship copies every row exactly; shipping again writes nothing twice; new entri
   const r3 = await ship(path, 'alpha', '--json', '--batch', '7');
   assert.is(r3.status, 0, r3.stderr);
   assert.is(JSON.parse(r3.stdout).shipped, grown.length - local.length);
-  assert.equal(await pgRows('alpha'), grown);
+  assert.equal(await pgRows(url, 'alpha'), grown);
   const head = await pgQuery<{ head_seq: string; head_chain: string; source_seq: string }>(url, 'SELECT head_seq, head_chain, source_seq FROM hosts WHERE host = $1', ['alpha']);
   assert.equal([Number(head[0]!.head_seq), head[0]!.head_chain, Number(head[0]!.source_seq)], [grown.length, grown.at(-1)!.chain, grown.length]);
 });
@@ -85,7 +74,7 @@ s('a shipper killed mid-batch leaves whole batches only; the next run completes'
   assert.is(Number(h[0]!.head_seq), n);
   const again = await ship(path, 'killed');
   assert.is(again.status, 0, again.stderr);
-  assert.equal(await pgRows('killed'), localRows(path));
+  assert.equal(await pgRows(url, 'killed'), localRows(path));
 });
 
 s('a local log rewritten, truncated or forked after shipping is refused naming host and first differing seq; nothing written', async () => {
@@ -117,7 +106,7 @@ s('a local log rewritten, truncated or forked after shipping is refused naming h
     assert.match(r.stderr, new RegExp(`^pasid-ledger: host bravo: refused at seq ${seq}: .*nothing written\\n$`));
     assert.is(await count('bravo'), shipped);
   }
-  assert.equal(await pgRows('bravo'), a);
+  assert.equal(await pgRows(url, 'bravo'), a);
 });
 
 s('a local row whose text does not hash to its leaf is not shipped', async () => {
@@ -184,7 +173,7 @@ s('texts and columns holding a backslash, a tab, a newline, a carriage return or
   assert.ok(/\\/.test(text) && text.includes('\t') && text.includes('\n') && text.includes('\r') && text.includes('\\N'), text);
   const r = await ship(odd, 'escapes', '--batch', '4');
   assert.is(r.status, 0, r.stderr);
-  assert.equal(await pgRows('escapes'), localRows(odd));
+  assert.equal(await pgRows(url, 'escapes'), localRows(odd));
   const vm = await pgQuery<{ vm: string }>(url, "SELECT vm FROM entries WHERE host = 'escapes' AND seq = 9");
   assert.is(vm[0]!.vm, 'v\\m\t1\n');
 });
@@ -231,7 +220,7 @@ s('--follow ships entries as the log grows (polling the file) and exits 0 on SIG
   const closed = new Promise<number | null>((r) => child.once('close', r));
   child.kill('SIGTERM');
   assert.is(await closed, 0, out);
-  assert.equal(await pgRows('follow'), localRows(path));
+  assert.equal(await pgRows(url, 'follow'), localRows(path));
   assert.match(out, /host follow: shipped \d+ entries/);
 });
 

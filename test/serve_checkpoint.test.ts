@@ -10,7 +10,7 @@ import { hashLeaf } from '../src/tlog/merkle.js';
 import { openNote } from '../src/tlog/note.js';
 import { verifyConsistency, verifyInclusion } from '../src/tlog/proof.js';
 import { verifyBundle } from '../src/tlog/bundle.js';
-import { grant, http, post } from './fixtures/http.js';
+import { grant, http, post, setup } from './fixtures/http.js';
 import { CLI, tmpDir } from './helpers.js';
 import { serveProcess } from './support/serve_process.js';
 
@@ -33,14 +33,6 @@ let stderr = '';
 
 const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 
-const setup = (vm: string, mm: string, c: string, g: string) => [
-  { op: 'vm_start', vm, mm },
-  { op: 'container_open', vm, container: c },
-  { op: 'group_attach', container: c, group: g },
-  { op: 'set_iommu', container: c, type: 'VFIO_TYPE1_NESTING_IOMMU' },
-  { op: 'pasid_alloc', container: c, min: 1, max: 100 },
-  { op: 'pasid_alloc', container: c, min: 1, max: 100 },
-];
 
 /** GET /checkpoint, opened with the log's verifier key. */
 async function checkpoint(): Promise<{ note: string; body: CheckpointBody }> {

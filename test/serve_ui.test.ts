@@ -9,7 +9,7 @@ import { startExplorer, type Explorer } from '../src/explore/server.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
 import { ServeUi, UI_COOKIE, UI_SESSION_MS } from '../src/server/ui.js';
 import { openDatabase } from '../src/store/open.js';
-import { grant, http, post } from './fixtures/http.js';
+import { grant, http, post, setup } from './fixtures/http.js';
 import { tmpDir } from './helpers.js';
 
 const s = suite('serve_ui');
@@ -21,14 +21,6 @@ let srv: RunningServer;
 let base: string;
 let tok: Record<string, string>;
 
-const setup = (vm: string, mm: string, c: string, g: string) => [
-  { op: 'vm_start', vm, mm },
-  { op: 'container_open', vm, container: c },
-  { op: 'group_attach', container: c, group: g },
-  { op: 'set_iommu', container: c, type: 'VFIO_TYPE1_NESTING_IOMMU' },
-  { op: 'pasid_alloc', container: c, min: 1, max: 100 },
-  { op: 'pasid_alloc', container: c, min: 1, max: 100 },
-];
 
 /** A request over TCP that does not follow redirects (fetch keeps no cookies: the tests carry them). */
 async function get(path: string, o: { token?: string; cookie?: string; method?: string } = {}): Promise<{ status: number; headers: Headers; text: string; json: any }> {

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { hostName } from '../fleet/host_name.js';
 import { followLog, shipLog, ShipRefused, type ShipResult } from '../fleet/ship.js';
-import { CliError, intArg, printJson } from './common.js';
+import { CliError, intArg } from './common.js';
 import { escapeControls } from '../text/escape.js';
 import { openLogFile } from './open_log.js';
 import { progress } from './progress.js';
+import { reportRefused, reportShip, summary } from './ship_report.js';
 import { shipServer } from './ship_server.js';
 
 const HELP = `
@@ -42,13 +43,6 @@ export interface ShipFlags {
   batch: number; follow?: boolean; interval: number; json?: boolean;
 }
 
-function summary(r: ShipResult): string {
-  const extra = [r.skipped > 0 ? `${r.skipped} already written by another shipper` : '', r.checkpoints > 0 ? `${r.checkpoints} checkpoint(s)` : ''].filter(Boolean).join(', ');
-  return r.shipped > 0
-    ? `host ${r.host}: shipped ${r.shipped} entries (seq ${r.head - r.shipped - r.skipped + 1} to ${r.head}); PostgreSQL holds seq 1 to ${r.head}${extra ? `; ${extra}` : ''}`
-    : `host ${r.host}: up to date, PostgreSQL holds seq 1 to ${r.head}${extra ? `; ${extra}` : ''}`;
-}
-
 export function registerShip(program: Command): void {
   program
     .command('ship')
@@ -70,7 +64,7 @@ export function registerShip(program: Command): void {
       if (o.batch < 1) throw new CliError('--batch must be at least 1');
       if ((o.db === undefined) === (o.fromServer === undefined)) throw new CliError('give --db DB or --from-server SOCKET (one of them)');
       const host = hostName(o.host);
-      if (o.fromServer !== undefined) return shipServer(o, o.fromServer, url, host, summary);
+      if (o.fromServer !== undefined) return shipServer(o, o.fromServer, url, host);
       if (o.token !== undefined || o.tokenFile !== undefined) throw new CliError('--token and --token-file go with --from-server');
       const db = await openLogFile(o.db!);
       const { connectPg, kyselyPg, migratePg, redactUrl } = await import('../fleet/pg.js');
@@ -112,15 +106,9 @@ export function registerShip(program: Command): void {
             });
             (bar as ReturnType<typeof progress> | null)?.done();
           }
-          if (o.json) printJson(r);
-          else if (!o.follow || r.shipped + r.skipped === 0) process.stdout.write(escapeControls(summary(r)) + '\n');
+          reportShip(r, o);
         } catch (e) {
-          if (e instanceof ShipRefused) {
-            process.stderr.write(`pasid-ledger: ${e.message}\n`);
-            if (o.json) printJson({ host: e.host, refused: true, seq: e.seq, message: e.message });
-            process.exitCode = 1;
-            return;
-          }
+          if (e instanceof ShipRefused) return reportRefused(e, o);
           throw e;
         } finally {
           await c.end();

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import type { ShipResult } from '../fleet/ship.js';
 import { escapeControls } from '../text/escape.js';
-import { CliError, printJson } from './common.js';
+import { CliError } from './common.js';
 import type { ShipFlags } from './ship.js';
+import { reportRefused, reportShip, summary } from './ship_report.js';
 
 /** The server token: --token-file, --token, then $PASID_LEDGER_TOKEN. */
 function serverToken(o: ShipFlags): string {
@@ -21,7 +21,7 @@ function serverToken(o: ShipFlags): string {
 }
 
 /** `ship --from-server SOCKET`: the entries read from a running server's /v1/entries. */
-export async function shipServer(o: ShipFlags, socket: string, url: string, host: string, summary: (r: ShipResult) => string): Promise<void> {
+export async function shipServer(o: ShipFlags, socket: string, url: string, host: string): Promise<void> {
   const token = serverToken(o);
   const { connectPg, kyselyPg, migratePg, redactUrl } = await import('../fleet/pg.js');
   const { shipFromServer } = await import('../fleet/ship_server.js');
@@ -51,15 +51,9 @@ export async function shipServer(o: ShipFlags, socket: string, url: string, host
       onShip: (x) => { if (o.follow && !o.json) process.stdout.write(escapeControls(summary(x)) + '\n'); },
       onRetry: (e, ms) => process.stderr.write(`pasid-ledger: ${escapeControls(socket)}: ${escapeControls(e.message)}; retrying in ${ms} ms\n`),
     });
-    if (o.json) printJson(r);
-    else if (!o.follow || r.shipped + r.skipped === 0) process.stdout.write(escapeControls(summary(r)) + '\n');
+    reportShip(r, o);
   } catch (e) {
-    if (e instanceof ShipRefused) {
-      process.stderr.write(`pasid-ledger: ${e.message}\n`);
-      if (o.json) printJson({ host: e.host, refused: true, seq: e.seq, message: e.message });
-      process.exitCode = 1;
-      return;
-    }
+    if (e instanceof ShipRefused) return reportRefused(e, o);
     if (e instanceof ServerError) throw new CliError(`${socket}: ${e.message}`);
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES' || code === 'ECONNRESET') throw new CliError(`${socket}: cannot read the server: ${(e as Error).message}`);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { openLedger, type Ledger } from '../../src/ledger.js';
 import { CLI, setupVm, steppingClock, tmpDb } from '../helpers.js';
@@ -62,4 +63,22 @@ export async function moreTraffic(path: string, rounds: number, tag = 0): Promis
   } finally {
     l.close();
   }
+}
+
+/** One row's hashed columns, as the shippers copy them. */
+export type HashedRow = { seq: number; entry: string; leaf: string; chain: string };
+
+/** The hashed columns of every row of a local log, in seq order (opened read-only). */
+export function localRows(path: string): HashedRow[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare('SELECT seq, entry, leaf, chain FROM entries ORDER BY seq').all() as HashedRow[];
+  } finally {
+    db.close();
+  }
+}
+
+/** The hashed columns of every row PostgreSQL holds for `host`, in seq order. */
+export async function pgRows(url: string, host: string): Promise<HashedRow[]> {
+  return (await pgQuery<HashedRow & { seq: string }>(url, 'SELECT seq, entry, leaf, chain FROM entries WHERE host = $1 ORDER BY seq', [host])).map((r) => ({ ...r, seq: Number(r.seq) }));
 }
