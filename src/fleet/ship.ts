@@ -122,16 +122,27 @@ function recompute(host: string, rows: ExportRow[], prevChain: string, from: num
  * the rows must continue the head (rows another shipper wrote meanwhile are skipped if
  * they are the same rows, by their chain, and refused otherwise). The server's trigger
  * recomputes every leaf and chain again. Returns [inserted, skipped].
+ *
+ * Not `durable`: the commit does not wait for PostgreSQL's WAL flush (`synchronous_commit
+ * = off`, this transaction only). Atomicity is untouched (the batch is all there or
+ * absent, after any crash); a PostgreSQL crash may only forget such a batch until the next
+ * durable commit, and a durable commit flushes every commit before it (the WAL is one
+ * sequence). The shipper commits the last batch of every pass durably: whatever it
+ * reports shipped is on PostgreSQL's disk, and a forgotten batch is shipped again from
+ * PostgreSQL's head by the next pass, from the host's log.
  */
-async function appendBatch(c: pg.Client, host: string, refuseAt: (pgSeq: number) => Promise<never>, rows: ExportRow[], from: number, local: number): Promise<[number, number]> {
+async function appendBatch(
+  c: pg.Client, host: string, refuseAt: (pgSeq: number) => Promise<never>, rows: ExportRow[], from: number, local: number, durable: boolean,
+): Promise<[number, number]> {
   const text = preparedText.get(rows) ?? copyText(host, rows);
   // The common case in one round trip and one implicit transaction: lock the host's head
   // row FOR UPDATE, note the local head, COPY the rows. Rows another shipper wrote first
   // make the COPY fail (the key, or the trigger's chain check): nothing is written and the
   // batch takes the careful path below.
   const h = c.escapeLiteral(host);
+  const flush = durable ? '' : 'SET LOCAL synchronous_commit TO off;\n      ';
   try {
-    const n = await copyIn(c, `WITH h AS (SELECT host FROM hosts WHERE host = ${h} FOR UPDATE)
+    const n = await copyIn(c, `${flush}WITH h AS (SELECT host FROM hosts WHERE host = ${h} FOR UPDATE)
       UPDATE hosts SET source_seq = GREATEST(source_seq, ${Number(local)}), seen_at = now() FROM h WHERE hosts.host = h.host;
       ${COPY_ENTRIES}`, text);
     if (n === rows.length) return [n, 0];
@@ -141,6 +152,7 @@ async function appendBatch(c: pg.Client, host: string, refuseAt: (pgSeq: number)
   }
   await c.query('BEGIN');
   try {
+    if (!durable) await c.query('SET LOCAL synchronous_commit TO off');
     const head = await pgHead(c, host, true);
     let start = 0;
     if (head.seq !== from) {
@@ -210,16 +222,18 @@ async function prepareBatch(db: BetterSqlite3.Database, host: string, from: numb
  * transaction under the host's head row locked FOR UPDATE (rows another shipper wrote
  * meanwhile are skipped when they are the same, by their chain). `source` is the
  * source's head (the lag in `fleet hosts`); `refuseAt(pgSeq)` throws the refusal when
- * PostgreSQL holds rows that differ. Returns [inserted, skipped].
+ * PostgreSQL holds rows that differ. `durable: false` (default true) lets the commit skip
+ * the WAL flush, for a batch that a later durable one follows (see appendBatch). Returns
+ * [inserted, skipped].
  *
  * @throws ShipRefused when a row does not hash as stored or seqs do not run on from `from`.
  */
 export async function appendVerified(
   c: pg.Client, host: string, rows: ExportRow[],
-  at: { from: number; prevChain: string; source: number; refuseAt: (pgSeq: number) => Promise<never> },
+  at: { from: number; prevChain: string; source: number; refuseAt: (pgSeq: number) => Promise<never>; durable?: boolean },
 ): Promise<[number, number]> {
   recompute(host, rows, at.prevChain, at.from);
-  return appendBatch(c, host, at.refuseAt, rows, at.from, at.source);
+  return appendBatch(c, host, at.refuseAt, rows, at.from, at.source, at.durable ?? true);
 }
 
 /** Makes sure the host has its head row; returns its head. */
@@ -268,15 +282,26 @@ export async function shipLog(db: BetterSqlite3.Database, c: pg.Client, opts: Sh
     return p;
   };
   let next: Promise<Prepared> | null = from < local ? ahead(from, start.chain) : null;
-  while (next) {
-    const cur = await next;
-    const sent = appendBatch(c, host, refuseAt, cur.rows, from, local);
-    next = cur.to < local ? ahead(cur.to, cur.rows[cur.rows.length - 1]!.chain) : null;
-    const [ins, skip] = await sent;
-    shipped += ins;
-    skipped += skip;
-    from = cur.to;
-    await opts.onBatch?.(from, local);
+  // Every batch but the last commits without waiting for the WAL flush; the last one's
+  // flush makes them all durable (appendBatch). A pass that fails midway flushes what it
+  // committed with the call-in's durable commit before the error goes on.
+  let unflushed = false;
+  try {
+    while (next) {
+      const cur = await next;
+      const durable = cur.to >= local;
+      const sent = appendBatch(c, host, refuseAt, cur.rows, from, local, durable);
+      next = cur.to < local ? ahead(cur.to, cur.rows[cur.rows.length - 1]!.chain) : null;
+      const [ins, skip] = await sent;
+      unflushed = !durable;
+      shipped += ins;
+      skipped += skip;
+      from = cur.to;
+      await opts.onBatch?.(from, local);
+    }
+  } catch (e) {
+    if (unflushed) await callIn(c, host, local).catch(() => {});
+    throw e;
   }
   if (shipped + skipped === 0) await callIn(c, host, local);
   let checkpoints = 0;

@@ -76,7 +76,8 @@ process.on('exit', () => {
  * a fresh database is created on it and dropped afterwards) when set; otherwise a new
  * cluster from Debian's binaries (`initdb` + `pg_ctl`, as the `postgres` user when run as
  * root) in a fresh temp dir, listening on a free loopback port, its unix socket in that
- * dir, stopped and removed by `stop()` or at process exit. Returns null, with the reason,
+ * dir, stopped and removed by `stop()` or at process exit; `settings` ("name=value") are
+ * passed to the server (ignored with `PASID_LEDGER_TEST_PG`). Returns the reason
  * when there is no PostgreSQL to start.
  *
  * @example
@@ -85,7 +86,7 @@ process.on('exit', () => {
  * // ... pg.url ...
  * await pg.stop();
  */
-export async function startPgCluster(opts: { durable?: boolean } = {}): Promise<PgCluster | string> {
+export async function startPgCluster(opts: { durable?: boolean; settings?: string[] } = {}): Promise<PgCluster | string> {
   if (process.env.PASID_LEDGER_TEST_PG) return freshDatabase(process.env.PASID_LEDGER_TEST_PG);
   const bin = pgBinDir();
   if (!bin) return 'no PostgreSQL server binaries (initdb, pg_ctl) found: install Debian\'s postgresql or set PASID_LEDGER_TEST_PG';
@@ -116,6 +117,7 @@ export async function startPgCluster(opts: { durable?: boolean } = {}): Promise<
     const settings = [
       `-p ${port}`, `-k ${dir}`, '-c listen_addresses=127.0.0.1', '-c max_connections=60', '-c shared_buffers=128MB',
       ...(opts.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
+      ...(opts.settings ?? []).map((x) => `-c ${x}`),
     ];
     asPostgres(join(bin, 'pg_ctl'), ['start', '-D', data, '-w', '-t', '60', '-s', '-l', join(dir, 'server.log'), '-o', settings.join(' ')]);
     let stopped = false;
@@ -143,7 +145,7 @@ export async function startPgCluster(opts: { durable?: boolean } = {}): Promise<
  * @example
  * s.before(async () => { pgc = await requirePgCluster(); });
  */
-export async function requirePgCluster(opts: { durable?: boolean } = {}): Promise<PgCluster> {
+export async function requirePgCluster(opts: { durable?: boolean; settings?: string[] } = {}): Promise<PgCluster> {
   const c = await startPgCluster(opts);
   if (typeof c === 'string') throw new Error(`the fleet tests need PostgreSQL: ${c}`);
   return c;
