@@ -6,6 +6,7 @@ import { GENESIS_CHAIN } from '../store/hash.js';
 import { EntryLog, type LogHead } from '../store/log.js';
 import { copyIn, copyText, COPY_ENTRIES } from './copy_in.js';
 import { FleetError } from './errors.js';
+import { ShipLoop } from './ship_loop.js';
 
 /**
  * The local log and what PostgreSQL holds of it disagree: the local log was rewritten,
@@ -320,6 +321,8 @@ export async function shipLog(db: BetterSqlite3.Database, c: pg.Client, opts: Sh
  * Ships as the log grows: {@link shipLog}, then again whenever the local head moved,
  * looking every `intervalMs` (polling the local file, read-only), until `signal` aborts;
  * the batch in flight finishes first. An idle log calls in (seen_at) once a minute.
+ * The loop is a {@link ShipLoop} without retry: the first error (a refusal, PostgreSQL
+ * gone) ends it, and this call rejects with it.
  *
  * @example
  * const ac = new AbortController();
@@ -332,27 +335,22 @@ export async function followLog(
 ): Promise<ShipResult> {
   const total: ShipResult = { host: opts.host, shipped: 0, skipped: 0, head: 0, local: 0, checkpoints: 0 };
   const log = new EntryLog(db);
-  let lastLocal = -1;
-  let lastCall = 0;
-  while (!opts.signal.aborted) {
-    // An idle log costs PostgreSQL nothing but a call-in a minute (seen_at): thousands of hosts poll.
-    const local = log.head().seq;
-    if (local === lastLocal && Date.now() - lastCall < 60_000) {
-      await sleep(opts.intervalMs ?? 1000, opts.signal);
-      continue;
-    }
-    lastLocal = local;
-    lastCall = Date.now();
-    const r = await shipLog(db, c, opts);
-    total.shipped += r.shipped;
-    total.skipped += r.skipped;
-    total.checkpoints += r.checkpoints;
-    total.head = r.head;
-    total.local = r.local;
-    if (r.shipped + r.skipped > 0) opts.onShip?.(r);
-    if (opts.signal.aborted) break;
-    await sleep(opts.intervalMs ?? 1000, opts.signal);
-  }
+  // An idle log costs PostgreSQL nothing but a call-in a minute (seen_at): thousands of hosts poll.
+  await new ShipLoop({
+    signal: opts.signal,
+    pollMs: opts.intervalMs ?? 1000,
+    head: () => log.head().seq,
+    pass: async () => {
+      const r = await shipLog(db, c, opts);
+      total.shipped += r.shipped;
+      total.skipped += r.skipped;
+      total.checkpoints += r.checkpoints;
+      total.head = r.head;
+      total.local = r.local;
+      if (r.shipped + r.skipped > 0) opts.onShip?.(r);
+      return r.local;
+    },
+  }).run();
   return total;
 }
 

@@ -1,17 +1,4 @@
-import { hash } from 'node:crypto';
 import { chainHash, GENESIS_CHAIN, leafHash } from './hash.js';
-
-/** The 64 bytes a chain hashes (previous chain, leaf), reused by {@link chainAfter}. */
-const pair = Buffer.alloc(64);
-
-/**
- * `chainHash(prev, leaf)` without building a string and a buffer per row (checkers run it
- * on every row); any `prev` that is not 64 hex digits goes through `chainHash` itself.
- */
-function chainAfter(prev: string, leaf: string): string {
-  if (prev.length !== 64 || pair.write(prev, 0, 32, 'hex') !== 32 || pair.write(leaf, 32, 32, 'hex') !== 32) return chainHash(prev, leaf);
-  return hash('sha256', pair, 'hex');
-}
 
 /** What `ChainStep.check` found: the row hashes (null), or which of its hashes does not, with the recomputed values. */
 export interface ChainProblem {
@@ -57,7 +44,7 @@ export class ChainStep {
   checkText(entry: string, storedLeaf: string, storedChain: string): ChainProblem | null {
     // The hex digest straight from the hash: half the cost of the bytes then their hex.
     const leaf = leafHash(entry);
-    const chain = chainAfter(this.chain, leaf);
+    const chain = chainHash(this.chain, leaf);
     this.chain = storedChain;
     if (leaf !== storedLeaf) return { what: 'leaf', leaf, chain };
     if (chain !== storedChain) return { what: 'chain', leaf, chain };
