@@ -12,10 +12,16 @@ export type ExportRow = { entry: string; leaf: string; chain: string } & IndexCo
  * const rows = exportRows(db, 0, 1000); // rows 1..1000
  */
 export function exportRows(db: BetterSqlite3.Database, from: number, to: number): ExportRow[] {
-  return db
-    .prepare('SELECT seq, entry, leaf, chain, at, type, op, machine, vm, container, mm, pasid, cause, request_id FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq')
-    .all(from, to) as ExportRow[];
+  let st = readRows.get(db);
+  if (!st) {
+    st = db.prepare('SELECT seq, entry, leaf, chain, at, type, op, machine, vm, container, mm, pasid, cause, request_id FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq');
+    readRows.set(db, st);
+  }
+  return st.all(from, to) as ExportRow[];
 }
+
+/** {@link exportRows}'s statement, prepared once per connection (a shipper reads a batch in several slices). */
+const readRows = new WeakMap<BetterSqlite3.Database, BetterSqlite3.Statement>();
 
 /**
  * The signed checkpoints a log file keeps beside its entries, if it has a `checkpoints`
