@@ -15,7 +15,8 @@ Copies the log's entries into PostgreSQL under the host's name: exactly as store
 each accepted only if it continues the host's chain there (checked by the shipper under
 the host's head row locked FOR UPDATE, and again by the server's trigger with sha256()).
 Resumable and idempotent: it starts after the last seq PostgreSQL holds for the host.
-The log file is opened read-only. The schema is created or upgraded first.
+The log file is opened read-only. The schema is created or upgraded first. Signed
+checkpoints the log keeps in a checkpoints table follow the entries they sign.
 
 A log that no longer matches what was shipped (rewritten, truncated, forked) is refused,
 naming the host and the first differing seq; nothing is written.
@@ -26,9 +27,10 @@ SIGINT or SIGTERM (the batch in flight completes; exit 0).
 --from-server SOCKET reads the entries from a running server (GET /v1/entries) instead
 of the file, with an admin or auditor token (--token-file, --token or
 $PASID_LEDGER_TOKEN): each entry's text exactly, its leaf and chain recomputed here,
-appended as above. Without --follow it stops at the server's head; with --follow it
-tails the server's stream (no polling), reconnecting with backoff when the server
-restarts, until SIGINT or SIGTERM (the batch in flight completes; exit 0).
+appended as above, then its stored checkpoints (GET /v1/checkpoints). Without
+--follow it stops at the server's head; with --follow it tails the server's stream
+(no polling), reconnecting with backoff when the server restarts, until SIGINT or
+SIGTERM (the batch in flight completes; exit 0).
 (serve --ship-to URL ships from inside the server instead.)
 
 With --follow, a SIGINT or SIGTERM while it still connects to PostgreSQL or migrates
