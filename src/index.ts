@@ -27,6 +27,7 @@ export { TokenBook, vmmRefusal, TOKEN_ROLES, type TokenEntry, type TokenRecord, 
 export { startServer, ServeError, type ServeOptions, type RunningServer } from './server/server.js';
 export { openApiDocument } from './server/openapi.js';
 export { connect, ServerError, type ConnectOptions, type ServerClient } from './client/connect.js';
+export type { StoredCheckpoint } from './store/export_rows.js';
 export { openEntryStream, type EntryStream, type EntryStreamOptions } from './client/entry_stream.js';
 export {
   inclusionProof, consistencyProof, checkpointText, verifyWithRoot, firstDifferingEntry,

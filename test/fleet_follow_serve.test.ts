@@ -1,5 +1,6 @@
+import Database from 'better-sqlite3';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -7,7 +8,8 @@ import * as assert from 'uvu/assert';
 import { connect } from '../src/client/connect.js';
 import { openEntryStream } from '../src/client/entry_stream.js';
 import { CLI, tmpDir } from './helpers.js';
-import { cliAsync, localRows, pgRows, pgQuery, trafficLog } from './support/fleet.js';
+import { http } from './fixtures/http.js';
+import { cliAsync, localRows, moreTraffic, pgRows, pgQuery, trafficLog } from './support/fleet.js';
 import { requirePgCluster, type PgCluster } from './support/pg_cluster.js';
 import { serveProcess } from './support/serve_process.js';
 
@@ -294,6 +296,69 @@ s('serve --ship-to with no PostgreSQL there: requests still succeed, the error i
     await stopServer(child);
   }
   assert.match(err, /ship-to srv-e: .*retrying in \d+ ms/);
+});
+
+s('GET /v1/checkpoints: the log\'s stored checkpoints by size for admin and auditor tokens (401 without, 403 vmm); ship --from-server copies them as ship --db does', async () => {
+  const { path, token, dir } = await servedLog(60);
+  // Two checkpoints `checkpoint --key` signed at two sizes, kept in the log's checkpoints
+  // table (stored out of order), and a row past the head that no shipper may copy.
+  assert.is((await cliAsync(['keygen', '--out', join(dir, 'k')])).status, 0);
+  const sign = async (name: string): Promise<Record<string, unknown>> => {
+    const r = await cliAsync(['checkpoint', '--db', path, '--key', join(dir, 'k.key'), '--out', join(dir, name)]);
+    assert.is(r.status, 0, r.stderr);
+    const { format: _f, ...row } = JSON.parse(readFileSync(join(dir, name), 'utf8')) as Record<string, unknown>;
+    return row;
+  };
+  const cp1 = await sign('cp1.json');
+  await moreTraffic(path, 20);
+  const cp2 = await sign('cp2.json');
+  const head = localRows(path).length;
+  const past = { ...cp2, size: head + 100 };
+  const db = new Database(path);
+  db.exec('CREATE TABLE checkpoints (size INTEGER, chain TEXT, at TEXT, public_key TEXT, signature TEXT)');
+  const put = db.prepare('INSERT INTO checkpoints VALUES (@size, @chain, @at, @public_key, @signature)');
+  for (const c of [past, cp2, cp1]) put.run(c);
+  db.close();
+  const add = (...a: string[]) => spawnSync(process.execPath, [CLI, 'token', 'add', '--db', path, ...a], { encoding: 'utf8' }).stdout.trim();
+  const auditor = add('--role', 'auditor');
+  const vmm = add('--role', 'vmm', '--vm', 'vm1');
+  const socket = join(dir, 's.sock');
+  const child = await serveProcess(path, socket);
+  let r;
+  let again;
+  try {
+    assert.is((await http(socket, 'GET', '/v1/checkpoints')).status, 401);
+    const v = await http(socket, 'GET', '/v1/checkpoints', { token: vmm });
+    assert.is(v.status, 403);
+    assert.match(v.json.error, /vmm token may not read the whole host/);
+    for (const t of [token, auditor]) {
+      const a = await http(socket, 'GET', '/v1/checkpoints', { token: t });
+      assert.is(a.status, 200, a.text);
+      assert.equal(a.json, [cp1, cp2, past]);
+    }
+    assert.equal((await http(socket, 'GET', `/v1/checkpoints?after=${cp1.size}`, { token: auditor })).json, [cp2, past]);
+    assert.equal((await http(socket, 'GET', `/v1/checkpoints?after=${head + 100}`, { token: auditor })).json, []);
+    const bad = await http(socket, 'GET', '/v1/checkpoints?after=-1', { token: auditor });
+    assert.is(bad.status, 400);
+    assert.match(bad.json.error, /"after" must be a size/);
+    r = await cliAsync(['ship', '--from-server', socket, '--token', auditor, '--to', url, '--host', 'srv-cp', '--json']);
+    again = await cliAsync(['ship', '--from-server', socket, '--token', auditor, '--to', url, '--host', 'srv-cp', '--json']);
+  } finally {
+    await stopServer(child);
+  }
+  assert.is(r.status, 0, r.stderr);
+  assert.is(JSON.parse(r.stdout).checkpoints, 2);
+  assert.is(JSON.parse(again.stdout).checkpoints, 0, 'nothing twice');
+  const f = await cliAsync(['ship', '--db', path, '--to', url, '--host', 'file-cp', '--json']);
+  assert.is(f.status, 0, f.stderr);
+  assert.is(JSON.parse(f.stdout).checkpoints, 2);
+  const rows = (host: string) => pgQuery(url, 'SELECT size, chain, at, public_key, signature FROM checkpoints WHERE host = $1 ORDER BY size, signature', [host]);
+  const viaServer = await rows('srv-cp');
+  assert.equal(viaServer, await rows('file-cp'));
+  assert.equal(viaServer.map((c) => ({ ...c, size: Number(c.size) })), [cp1, cp2]);
+  const ok = await cliAsync(['fleet', 'verify', '--pg', url, '--host', 'srv-cp']);
+  assert.is(ok.status, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, /2 checkpoint\(s\) good/);
 });
 
 s.run();

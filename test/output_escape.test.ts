@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -10,6 +11,8 @@ import { escapeControls, jsonText, showName } from '../src/text/escape.js';
 import { CLI, parseCsv, steppingClock, tmpDir } from './helpers.js';
 import { tamperedCopy } from './tamper.js';
 import { generateCheckpointKeys } from '../src/replay/checkpoint.js';
+import { checkpointText } from '../src/replay/proofs.js';
+import { ALG_ED25519, formatVerifierKey, generateSigner } from '../src/tlog/keys.js';
 
 /**
  * Output that cannot lie: names holding an OSC title sequence, BEL, CR, a newline that
@@ -228,6 +231,52 @@ s('commander\'s own usage errors quote the bad argument escaped', () => {
   assert.is(r.code, 2);
   clean('unknown option', r.err);
   assert.ok(r.err.includes('--bogus\\e]0;pwned'), r.err);
+});
+
+s('verify --checkpoint of a C2SP note: a hostile origin, signer name and file name are printed escaped; verdict and exit status unchanged', () => {
+  const signer = generateSigner('example.com/log', ALG_ED25519);
+  const vkey = join(dir, 'note.vkey');
+  writeFileSync(vkey, formatVerifierKey(signer) + '\n');
+  const at = (name: string, text: string): string => {
+    const f = join(dir, `${name}${HA}`);
+    writeFileSync(f, text);
+    return f;
+  };
+  const run = (file: string, ...more: string[]) => cli(['verify', '--db', db, '--checkpoint', file, '--vkey', vkey, ...more]);
+  const sign = (o: { origin?: string } = {}): string => {
+    const h = new Database(db, { readonly: true });
+    try {
+      return checkpointText(h, signer, o);
+    } finally {
+      h.close();
+    }
+  };
+  // An origin with what a signed note may hold (C1 CSI, a bidi override, U+2028), signed over the log's real root: good (exit 0).
+  const origin = 'example.com/\u009b2J\u202eevil\u2028origin';
+  const good = at('good', sign({ origin }));
+  const ok = run(good);
+  assert.is(ok.code, 0, ok.out + ok.err);
+  clean('verify --checkpoint, a hostile origin', ok.out);
+  clean('verify --checkpoint, a hostile origin (stderr)', ok.err);
+  assert.ok(ok.out.includes(`checkpoint ${showName(good)}: ${showName(origin)} size ${head} signed by example.com/log; the log still has those entries with that root`), ok.out);
+  const j = run(good, '--json');
+  assert.is(j.code, 0);
+  assert.is(JSON.parse(j.out).checkpoint.origin, origin, '--json round-trips the origin');
+  // The same with ESC and CR in the origin: a note text may not hold them (signature: exit 1).
+  const body = sign().split('\n');
+  const esc = at('esc', [`example.com/\x1b[2J\revil`, ...body.slice(1)].join('\n'));
+  const e = run(esc);
+  assert.is(e.code, 1, e.out + e.err);
+  assert.match(e.out, /: signature: the note text has control characters\n$/);
+  clean('verify --checkpoint, ESC and CR in the origin', e.out);
+  // A signature line whose signer name holds ESC [2J and C1 CSI: the note is bad (exit 1), the name shown escaped.
+  const name = 'example.com/\x1b[2J\u009bevil';
+  const sig = at('sig', `${body.slice(0, 3).join('\n')}\n\n\u2014 ${name} AAAA\n`);
+  const b = run(sig);
+  assert.is(b.code, 1, b.out + b.err);
+  clean('verify --checkpoint, a hostile signer name', b.out);
+  clean('verify --checkpoint, a hostile signer name (stderr)', b.err);
+  assert.ok(b.out.includes(`: signature: the signature of ${escapeControls(name)} is too short`), b.out);
 });
 
 s.run();

@@ -285,4 +285,46 @@ s('without --checkpoint-key: GET /checkpoint is 404 with a JSON error; proofs de
   }
 });
 
+s('SIGTERM signs a last checkpoint of the final head into --checkpoint-out, which verify --checkpoint accepts; a failure then is one stderr line, exit 0', async () => {
+  const d = join(dir, 'final.db');
+  const t = await grant(d, { admin: { role: 'admin' } });
+  const sock5 = join(dir, 's5.sock');
+  const finalOut = join(dir, 'final.checkpoint');
+  const args = ['--checkpoint-key', key, '--checkpoint-every', '100000', '--checkpoint-out', finalOut];
+  const srv = await serveProcess(d, sock5, args);
+  let err = '';
+  srv.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
+  const atStart = readFileSync(finalOut, 'utf8');
+  assert.is((await post(sock5, t.admin, setup('vm1', '0x1000', 'c1', 'g1'))).status, 200);
+  assert.is((await post(sock5, t.admin, { op: 'pasid_alloc', container: 'c1', min: 1, max: 100 })).status, 200);
+  const n = (await http(sock5, 'GET', '/healthz')).json.seq as number;
+  // Far fewer than --checkpoint-every entries: nothing signed since the start.
+  assert.is(readFileSync(finalOut, 'utf8'), atStart);
+  assert.ok(Number(atStart.split('\n')[1]) < n);
+  assert.is(await stopChild(srv), 0);
+  assert.not.match(err, /checkpoint:/, err);
+  const note = readFileSync(finalOut, 'utf8');
+  const opened = openNote(note, [vkey]);
+  assert.ok(typeof opened !== 'string' && opened.good.length === 1, String(opened));
+  const body = parseCheckpoint((opened as { text: string }).text) as CheckpointBody;
+  assert.is(body.size, n, 'the final head, exactly');
+  const v = cli('verify', '--db', d, '--checkpoint', finalOut, '--vkey', join(dir, 'log.vkey'));
+  assert.is(v.status, 0, v.stdout + v.stderr);
+  const mine = join(dir, 'final-cli.checkpoint');
+  const k = cli('checkpoint', '--db', d, '--key', key, '--out', mine);
+  assert.is(k.status, 0, k.stderr);
+  assert.is(readFileSync(mine, 'utf8'), note, 'what checkpoint --key signs for the final head');
+  // A last checkpoint that cannot be written: one line on stderr, the exit status unchanged.
+  const again = await serveProcess(d, sock5, args);
+  let err2 = '';
+  again.stderr!.on('data', (c: Buffer) => { err2 += c.toString(); });
+  assert.is((await post(sock5, t.admin, { op: 'pasid_alloc', container: 'c1', min: 1, max: 100 })).status, 200);
+  writeFileSync(finalOut, 'not a checkpoint\n');
+  assert.is(await stopChild(again), 0);
+  assert.is(readFileSync(finalOut, 'utf8'), 'not a checkpoint\n');
+  const lines = err2.split('\n').filter((l) => l.startsWith('pasid-ledger: checkpoint:'));
+  assert.is(lines.length, 1, err2);
+  assert.match(lines[0]!, /final\.checkpoint exists and is not a checkpoint signed by example\.com\/served: not replacing it/);
+});
+
 s.run();

@@ -5,7 +5,8 @@ import { CliError, intArg } from './common.js';
 import { escapeControls } from '../text/escape.js';
 import { openLogFile } from './open_log.js';
 import { progress } from './progress.js';
-import { reportRefused, reportShip, summary } from './ship_report.js';
+import { reportRefused, reportShip, reportStopped, summary } from './ship_report.js';
+import { openShipTarget, stopSignals } from './ship_stop.js';
 import { shipServer } from './ship_server.js';
 
 const HELP = `
@@ -14,7 +15,8 @@ Copies the log's entries into PostgreSQL under the host's name: exactly as store
 each accepted only if it continues the host's chain there (checked by the shipper under
 the host's head row locked FOR UPDATE, and again by the server's trigger with sha256()).
 Resumable and idempotent: it starts after the last seq PostgreSQL holds for the host.
-The log file is opened read-only. The schema is created or upgraded first.
+The log file is opened read-only. The schema is created or upgraded first. Signed
+checkpoints the log keeps in a checkpoints table follow the entries they sign.
 
 A log that no longer matches what was shipped (rewritten, truncated, forked) is refused,
 naming the host and the first differing seq; nothing is written.
@@ -25,10 +27,16 @@ SIGINT or SIGTERM (the batch in flight completes; exit 0).
 --from-server SOCKET reads the entries from a running server (GET /v1/entries) instead
 of the file, with an admin or auditor token (--token-file, --token or
 $PASID_LEDGER_TOKEN): each entry's text exactly, its leaf and chain recomputed here,
-appended as above. Without --follow it stops at the server's head; with --follow it
-tails the server's stream (no polling), reconnecting with backoff when the server
-restarts, until SIGINT or SIGTERM (the batch in flight completes; exit 0).
+appended as above, then its stored checkpoints (GET /v1/checkpoints). Without
+--follow it stops at the server's head; with --follow it tails the server's stream
+(no polling), reconnecting with backoff when the server restarts, until SIGINT or
+SIGTERM (the batch in flight completes; exit 0).
 (serve --ship-to URL ships from inside the server instead.)
+
+With --follow, a SIGINT or SIGTERM while it still connects to PostgreSQL or migrates
+the schema closes those connections (a migration rolls back) and exits 0 with nothing
+shipped ("stopped before shipping"). Without --follow a signal takes its default
+action (the process is killed; a batch is one transaction, never half shipped).
 
 Exit status: 0 shipped (or nothing to ship), 1 refused, 2 bad input or unusable
 database or server.
@@ -66,56 +74,45 @@ export function registerShip(program: Command): void {
       const host = hostName(o.host);
       if (o.fromServer !== undefined) return shipServer(o, o.fromServer, url, host);
       if (o.token !== undefined || o.tokenFile !== undefined) throw new CliError('--token and --token-file go with --from-server');
-      const db = await openLogFile(o.db!);
-      const { connectPg, kyselyPg, migratePg, redactUrl } = await import('../fleet/pg.js');
-      const k = kyselyPg(url);
+      // --follow: SIGINT/SIGTERM stop cleanly (exit 0) from here on, also while connecting and migrating.
+      const stop = o.follow ? stopSignals() : null;
       try {
+        const db = await openLogFile(o.db!);
         try {
-          await migratePg(k);
-        } catch (e) {
-          if ((e as Error).name === 'FleetError') throw e;
-          throw new CliError(`cannot use ${redactUrl(url)}: ${(e as Error).message}`);
-        }
-        const c = await connectPg(url);
-        try {
-          let r: ShipResult;
-          if (o.follow) {
-            const ac = new AbortController();
-            const stop = () => ac.abort();
-            process.once('SIGINT', stop);
-            process.once('SIGTERM', stop);
-            try {
+          const c = await openShipTarget(url, stop?.signal);
+          if (c === null) return reportStopped(host, o);
+          try {
+            let r: ShipResult;
+            if (stop) {
               r = await followLog(db, c, {
-                host, batch: o.batch, intervalMs: Math.max(10, o.interval), signal: ac.signal,
+                host, batch: o.batch, intervalMs: Math.max(10, o.interval), signal: stop.signal,
                 onShip: (x) => { if (!o.json) process.stdout.write(escapeControls(summary(x)) + '\n'); },
               });
-            } finally {
-              process.off('SIGINT', stop);
-              process.off('SIGTERM', stop);
+            } else {
+              let bar: ReturnType<typeof progress> | null = null;
+              let last = 0;
+              r = await shipLog(db, c, {
+                host, batch: o.batch,
+                onBatch: (head, local) => {
+                  bar ??= progress('entries shipped', local - head + o.batch);
+                  if (last > 0) bar.tick(head - last);
+                  last = head;
+                },
+              });
+              (bar as ReturnType<typeof progress> | null)?.done();
             }
-          } else {
-            let bar: ReturnType<typeof progress> | null = null;
-            let last = 0;
-            r = await shipLog(db, c, {
-              host, batch: o.batch,
-              onBatch: (head, local) => {
-                bar ??= progress('entries shipped', local - head + o.batch);
-                if (last > 0) bar.tick(head - last);
-                last = head;
-              },
-            });
-            (bar as ReturnType<typeof progress> | null)?.done();
+            reportShip(r, o);
+          } catch (e) {
+            if (e instanceof ShipRefused) return reportRefused(e, o);
+            throw e;
+          } finally {
+            await c.end();
           }
-          reportShip(r, o);
-        } catch (e) {
-          if (e instanceof ShipRefused) return reportRefused(e, o);
-          throw e;
         } finally {
-          await c.end();
+          db.close();
         }
       } finally {
-        await k.destroy();
-        db.close();
+        stop?.dispose();
       }
     });
 }

@@ -16,6 +16,12 @@ export function reportShip(r: ShipResult, o: { json?: boolean; follow?: boolean 
   else if (!o.follow || r.shipped + r.skipped === 0) process.stdout.write(escapeControls(summary(r)) + '\n');
 }
 
+/** A following ship run stopped by SIGINT/SIGTERM before PostgreSQL was ready (connecting, migrating): nothing shipped, exit status 0. */
+export function reportStopped(host: string, o: { json?: boolean }): void {
+  if (o.json) printJson({ host, stopped: true, shipped: 0, skipped: 0, checkpoints: 0 });
+  else process.stdout.write(escapeControls(`host ${host}: stopped before shipping; nothing shipped`) + '\n');
+}
+
 /** A refused ship run: the message on stderr (and as JSON with --json), exit status 1. */
 export function reportRefused(e: ShipRefused, o: { json?: boolean }): void {
   process.stderr.write(`pasid-ledger: ${e.message}\n`);

@@ -6,6 +6,7 @@ import { CliError, printJson } from './common.js';
 import { loadVerifier } from './note_keys.js';
 import { openLogFile, ticker } from './open_log.js';
 import { progress } from './progress.js';
+import { safeLines, showName as n } from '../text/escape.js';
 
 /** What `verify --checkpoint` concluded about a C2SP checkpoint. */
 export interface NoteCheck {
@@ -53,7 +54,7 @@ export async function verifyNoteCheckpoint(o: NoteVerifyOptions, noteText: strin
   // A bad entry after the signed size leaves the checkpoint good and the log bad: exit 1 all the same.
   const ok = check.ok && (verification?.ok ?? true);
   if (o.json) printJson({ ok, checkpoint: check, log: verification && { ok: verification.ok, entries: verification.entries, size: verification.size, bad: verification.bad } });
-  else process.stdout.write(lines(check, verification).join('\n') + '\n');
+  else process.stdout.write(safeLines(lines(check, verification)) + '\n');
   if (!ok) process.exitCode = 1;
 }
 
@@ -86,7 +87,7 @@ function detail(v: C2spCheckpointVerdict, cp: NoteCheckpointRead): string | null
   switch (v.kind) {
     case 'ok': return null;
     case 'signature': case 'unusable': return v.why;
-    case 'witnesses': return `${v.cosigned.length} of the given witnesses cosigned (${v.cosigned.join(', ') || 'none'}), ${v.needed} needed`;
+    case 'witnesses': return `${v.cosigned.length} of the given witnesses cosigned (${v.cosigned.map(n).join(', ') || 'none'}), ${v.needed} needed`;
     case 'truncated': return `the log has ${v.entries} entries, the checkpoint signed ${cp.size}: the log was cut back`;
     case 'unchecked': return `the log is bad at seq ${v.bad.seq}, before the checkpoint's size ${cp.size}`;
     case 'rewritten':
@@ -104,9 +105,10 @@ function lines(c: NoteCheck, r: LogVerification | null): string[] {
       ? `ok: ${r.entries} entries, seq 1 to ${r.size} with no gap, every leaf, chain, indexing column and canonical text checks out; chain head ${r.chain}`
       : `seq ${r.bad!.seq} is bad: ${r.bad!.problem}`);
   }
+  // The origin and the names come from the checkpoint file (hostile): shown escaped and quoted when they hold a control or bidi character.
   if (c.ok) {
-    const wit = c.witnesses.length > 0 ? `, cosigned by ${c.witnesses.join(', ')}` : '';
-    out.push(`checkpoint ${c.file}: ${c.origin} size ${c.size} signed by ${c.signers.join(', ')}${wit}${r ? '; the log still has those entries with that root' : ''}`);
-  } else out.push(`checkpoint ${c.file}: ${c.problem}: ${c.detail}`);
+    const wit = c.witnesses.length > 0 ? `, cosigned by ${c.witnesses.map(n).join(', ')}` : '';
+    out.push(`checkpoint ${n(c.file)}: ${n(c.origin ?? '')} size ${c.size} signed by ${c.signers.map(n).join(', ')}${wit}${r ? '; the log still has those entries with that root' : ''}`);
+  } else out.push(`checkpoint ${n(c.file)}: ${c.problem}: ${c.detail}`);
   return out;
 }

@@ -2,6 +2,7 @@ import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
 import type { Outcome, Request } from '../model/types.js';
 import type { StateView } from '../model/view.js';
+import type { StoredCheckpoint } from '../store/export_rows.js';
 
 /** An answer of `pasid-ledger serve` other than 200: its status and its `error` text. */
 export class ServerError extends Error {
@@ -29,6 +30,8 @@ export interface ServerClient {
   state(vm?: string): Promise<StateView>;
   /** Log entries from `from` (default 1), parsed; with `follow`, waits for new ones until `close`. */
   entries(opts?: { from?: number; follow?: boolean }): AsyncIterable<Record<string, unknown>>;
+  /** The signed checkpoints the log keeps (`GET /v1/checkpoints`), by size; with `after`, those of a greater size. */
+  checkpoints(opts?: { after?: number }): Promise<StoredCheckpoint[]>;
   /** Closes the kept-alive connections. */
   close(): void;
 }
@@ -83,6 +86,7 @@ export function connect(opts: ConnectOptions): ServerClient {
         if (line !== '') yield JSON.parse(line) as Record<string, unknown>;
       }
     },
+    checkpoints: (o = {}) => json<StoredCheckpoint[]>('GET', `/v1/checkpoints${o.after !== undefined ? `?after=${o.after}` : ''}`),
     close: () => agent.destroy(),
   };
 }

@@ -48,15 +48,18 @@ export function pgConfig(url: string): pg.ClientConfig {
   return { connectionString: url, types, application_name: 'pasid-ledger' };
 }
 
+/** A pg client class: `pg.Client`, or one made by `stoppableClients` (src/fleet/open_fleet.ts). */
+export type PgClientClass = new (config: pg.ClientConfig) => pg.Client;
+
 /**
- * Connects one client to the fleet store.
+ * Connects one client to the fleet store (`Client`: the client class, default `pg.Client`).
  *
  * @throws FleetError when the URL is malformed or the server cannot be reached.
  * @example
  * const c = await connectPg('postgres://ledger@db.example/fleet');
  */
-export async function connectPg(url: string): Promise<pg.Client> {
-  const c = new pg.Client(pgConfig(url));
+export async function connectPg(url: string, Client: PgClientClass = pg.Client): Promise<pg.Client> {
+  const c = new Client(pgConfig(url));
   try {
     await c.connect();
   } catch (e) {
@@ -66,9 +69,10 @@ export async function connectPg(url: string): Promise<pg.Client> {
   return c;
 }
 
-/** kysely over a pool for the read side's queries and the migrations. */
-export function kyselyPg(url: string): Kysely<FleetDatabase> {
-  return new Kysely<FleetDatabase>({ dialect: new PostgresDialect({ pool: new pg.Pool({ ...pgConfig(url), max: 2 }) }) });
+/** kysely over a pool for the read side's queries and the migrations (`Client`: the pool's client class, default `pg.Client`). */
+export function kyselyPg(url: string, Client: PgClientClass = pg.Client): Kysely<FleetDatabase> {
+  const pool = new pg.Pool({ ...pgConfig(url), max: 2, Client: Client as unknown as pg.PoolConfig['Client'] });
+  return new Kysely<FleetDatabase>({ dialect: new PostgresDialect({ pool }) });
 }
 
 /**

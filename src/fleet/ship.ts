@@ -1,7 +1,7 @@
 import { ChainStep } from '../store/chain.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
-import { exportRows, storedCheckpoints, type ExportRow } from '../store/export_rows.js';
+import { exportRows, storedCheckpoints, type ExportRow, type StoredCheckpoint } from '../store/export_rows.js';
 import { GENESIS_CHAIN } from '../store/hash.js';
 import { EntryLog, type LogHead } from '../store/log.js';
 import { copyIn, copyText, COPY_ENTRIES } from './copy_in.js';
@@ -249,6 +249,29 @@ export async function callIn(c: pg.Client, host: string, source: number): Promis
 }
 
 /**
+ * Copies a log's stored signed checkpoints into the fleet's `checkpoints` table for
+ * `host`: only those of a size at or below `head` (PostgreSQL's head for the host: the
+ * rows they sign are there), each as it is (`fleet verify` checks the signatures and
+ * chains), an existing one left alone (ON CONFLICT DO NOTHING). Returns how many rows
+ * were new. Used by every shipper that has the checkpoints (`ship --db`, `ship --from-server`).
+ *
+ * @example
+ * await insertCheckpoints(pgClient, 'node-7', storedCheckpoints(db), 341); // 1
+ */
+export async function insertCheckpoints(c: pg.Client, host: string, cps: readonly StoredCheckpoint[], head: number): Promise<number> {
+  let n = 0;
+  for (const cp of cps) {
+    if (cp.size > head) continue;
+    const r = await c.query(
+      'INSERT INTO checkpoints (host, size, chain, at, public_key, signature) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING',
+      [host, cp.size, cp.chain, cp.at, cp.public_key, cp.signature],
+    );
+    n += r.rowCount ?? 0;
+  }
+  return n;
+}
+
+/**
  * Ships a local log into the fleet store: the entries PostgreSQL does not hold yet for
  * `host` (after its head), exactly as stored (canonical text, leaf, chain, indexing
  * columns), in batches of one transaction each, then the log's signed checkpoints if it
@@ -305,15 +328,7 @@ export async function shipLog(db: BetterSqlite3.Database, c: pg.Client, opts: Sh
     throw e;
   }
   if (shipped + skipped === 0) await callIn(c, host, local);
-  let checkpoints = 0;
-  for (const cp of storedCheckpoints(db)) {
-    if (cp.size > from) continue;
-    const r = await c.query(
-      'INSERT INTO checkpoints (host, size, chain, at, public_key, signature) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING',
-      [host, cp.size, cp.chain, cp.at, cp.public_key, cp.signature],
-    );
-    checkpoints += r.rowCount ?? 0;
-  }
+  const checkpoints = await insertCheckpoints(c, host, storedCheckpoints(db), from);
   return { host, shipped, skipped, head: Math.max(from, start.seq), local, checkpoints };
 }
 

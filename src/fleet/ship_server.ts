@@ -1,11 +1,11 @@
 import type pg from 'pg';
 import { openEntryStream, type EntryStream } from '../client/entry_stream.js';
-import { ServerError } from '../client/connect.js';
+import { connect, ServerError } from '../client/connect.js';
 import { canonicalJson } from '../store/canonical.js';
 import { ChainStep } from '../store/chain.js';
 import { indexColumns } from '../store/columns.js';
 import type { ExportRow } from '../store/export_rows.js';
-import { appendVerified, callIn, openHost, pgHead, refuseBy, ShipRefused, sleep, type ShipResult } from './ship.js';
+import { appendVerified, callIn, insertCheckpoints, openHost, pgHead, refuseBy, ShipRefused, sleep, type ShipResult } from './ship.js';
 
 /** Options of {@link shipFromServer}. */
 export interface ServerShipOptions {
@@ -29,6 +29,8 @@ export interface ServerShipOptions {
 
 /** An idle follower calls in (seen_at) this often. */
 const CALL_IN_MS = 60_000;
+/** A follower looks for new stored checkpoints at most this often after a batch (and at each call-in). */
+const CHECKPOINTS_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
 
 /**
@@ -40,6 +42,24 @@ async function serverChainAt(o: ServerShipOptions, seq: number): Promise<string 
   const s = await openEntryStream({ socket: o.socket, token: o.token, from: seq + 1, limit: 0 });
   s.close();
   return s.prevChain ?? undefined;
+}
+
+/**
+ * The server's stored signed checkpoints (`GET /v1/checkpoints`) into PostgreSQL, those
+ * at or below `head` ({@link insertCheckpoints}); returns how many rows were new. A
+ * server that does not answer the route (404: an older pasid-ledger) has none to give.
+ */
+async function shipCheckpoints(c: pg.Client, o: ServerShipOptions, head: number): Promise<number> {
+  if (head === 0) return 0;
+  const client = connect({ socket: o.socket, token: o.token });
+  try {
+    return await insertCheckpoints(c, o.host, await client.checkpoints(), head);
+  } catch (e) {
+    if (e instanceof ServerError && e.status === 404) return 0;
+    throw e;
+  } finally {
+    client.close();
+  }
 }
 
 /** A row from an entry text the server sent: leaf and chain recomputed here, columns derived from the text. */
@@ -66,6 +86,11 @@ function rowOf(host: string, text: string, seq: number, step: ChainStep): Export
  * UPDATE). Before appending, the server's stored chain at PostgreSQL's head must be
  * PostgreSQL's: a server whose log was rewritten, truncated or forked is refused
  * naming the first differing seq, nothing written.
+ *
+ * Then the server's stored signed checkpoints (`GET /v1/checkpoints`) are copied as
+ * {@link shipLog} copies a file's: those at or below PostgreSQL's head, ON CONFLICT DO
+ * NOTHING, counted in `checkpoints`; with `follow`, after a batch (at most once a
+ * second) and at each idle call-in.
  *
  * Without `follow` it stops at the server's head when the call started. With `follow`
  * it tails the server until `signal` aborts (the stream is closed, the batch in flight
@@ -111,6 +136,20 @@ export async function shipFromServer(c: pg.Client, o: ServerShipOptions): Promis
       const step = new ChainStep(prev);
       const refuseAt = (pgSeq: number) => refuseBy(c, o.host, (seq) => serverChainAt(o, seq), Math.max(source, from), pgSeq, "the server's log");
       let lastCall = Date.now();
+      let lastLook = 0;
+      // --follow: new stored checkpoints after a batch (at most every CHECKPOINTS_MS) and at
+      // each call-in; a look that fails is tried again at the next one (the stream says
+      // whether the server is gone).
+      const look = async (): Promise<number> => {
+        lastLook = Date.now();
+        try {
+          const n = await shipCheckpoints(c, o, from);
+          total.checkpoints += n;
+          return n;
+        } catch {
+          return 0;
+        }
+      };
       let broke: Error | null = null;
       for (;;) {
         if (!o.follow && from >= stream.head) break;
@@ -125,6 +164,7 @@ export async function shipFromServer(c: pg.Client, o: ServerShipOptions): Promis
           if (Date.now() - lastCall >= CALL_IN_MS) {
             await callIn(c, o.host, Math.max(source, from));
             lastCall = Date.now();
+            await look();
           }
           continue;
         }
@@ -145,13 +185,15 @@ export async function shipFromServer(c: pg.Client, o: ServerShipOptions): Promis
         total.head = from;
         total.local = Math.max(total.local, source);
         backoff = 500;
-        o.onShip?.({ host: o.host, shipped: ins, skipped: skip, head: from, local: source, checkpoints: 0 });
+        const cps = o.follow && Date.now() - lastLook >= CHECKPOINTS_MS ? await look() : 0;
+        o.onShip?.({ host: o.host, shipped: ins, skipped: skip, head: from, local: source, checkpoints: cps });
         if (o.signal?.aborted) break;
       }
       if (!o.follow) {
         if (broke) throw broke;
         if (from < stream.head) throw new Error(`the server's entry stream ended at seq ${from}, before its head ${stream.head}`);
         if (total.shipped + total.skipped === 0) await callIn(c, o.host, source);
+        total.checkpoints += await shipCheckpoints(c, o, from);
         break;
       }
       if (o.signal?.aborted) break;

@@ -35,8 +35,9 @@ export interface SignedCheckpoint {
 /**
  * The server's checkpoint signer. It signs the stored tree's root (as `checkpoint --key`
  * signs it for that size: same body, same deterministic Ed25519 signature) through the
- * server's read-only connection: at start, after `every` new entries and every
- * `intervalSeconds` when the log grew. Signing runs after the commit, in its own turn
+ * server's read-only connection: at start, after `every` new entries, every
+ * `intervalSeconds` when the log grew, and at `close({ final: true })` when the log
+ * grew since the last one. Signing runs after the commit, in its own turn
  * of the event loop (never inside a request), and a failure is reported, never thrown:
  * requests neither wait for it nor fail because of it.
  *
@@ -44,6 +45,7 @@ export interface SignedCheckpoint {
  * const cp = new Checkpointer(new MerkleStore(ledger.db), { signer, every: 100 });
  * cp.start(); // signs the log as it is
  * cp.latest?.note; // 'example.com/log\n5000\n<root>\n\n— example.com/log <sig>\n'
+ * await cp.close({ final: true }); // after the last commit: the final head signed and published
  */
 export class Checkpointer {
   private last: SignedCheckpoint | null = null;
@@ -97,21 +99,31 @@ export class Checkpointer {
     });
   }
 
-  /** Stops signing (the server is stopping; its connection is about to close) and waits for the publication in flight. */
-  async close(): Promise<void> {
-    this.closed = true;
+  /**
+   * Stops signing (the server is stopping; its connection is about to close) and waits
+   * for the publication in flight. With `final` (after the server's last commit), it first
+   * signs one last checkpoint of the log's final head when the head grew since the last
+   * signed one, and publishes it (`--checkpoint-out`) before resolving; a failure is
+   * reported like any other, never thrown.
+   */
+  async close(opts: { final?: boolean } = {}): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (opts.final && !this.closed) this.sign(true);
+    this.closed = true;
     while (this.publishing) await this.publishing;
   }
 
-  /** Signs the current size when it differs from the last signed one; reports failures. */
-  private sign(): void {
+  /**
+   * Signs the current size when it differs from the last one tried (`final`: from the
+   * last one signed, so that a size whose signing failed is tried once more); reports failures.
+   */
+  private sign(final = false): void {
     if (this.closed) return;
     let signed: SignedCheckpoint;
     try {
       const size = this.tree.logSize();
-      if (size === 0 || size === this.tried) return;
+      if (size === 0 || size === (final ? this.last?.size : this.tried)) return;
       this.tried = size;
       const note = checkpointText(this.tree, this.opts.signer, { ...(this.opts.origin !== undefined ? { origin: this.opts.origin } : {}), size });
       signed = { note, size };

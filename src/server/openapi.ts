@@ -87,6 +87,17 @@ export function openApiDocument(): Record<string, any> {
     type: 'object', required: ['old_size', 'tree_size', 'old_root', 'root', 'hashes'],
     properties: { old_size: { type: 'integer' }, tree_size: { type: 'integer' }, old_root: b64, root: b64, hashes: { type: 'array', items: b64 } },
   };
+  schemas.StoredCheckpoint = {
+    description: 'A signed checkpoint the log keeps in its `checkpoints` table: the fields of a `pasid-ledger-checkpoint/1` checkpoint but `format` (docs/checkpoint.md); `ship` copies them into the fleet store.',
+    type: 'object', required: ['size', 'chain', 'at', 'public_key', 'signature'],
+    properties: {
+      size: { type: 'integer', description: 'the seq of the last entry it signs' },
+      chain: { type: 'string', description: 'the chain of entry size, hex' },
+      at: { type: 'string', description: 'when it was signed, ISO-8601 UTC' },
+      public_key: { type: 'string', description: 'the signer\'s Ed25519 public key, SPKI PEM' },
+      signature: { type: 'string', contentEncoding: 'base64', description: 'the Ed25519 signature' },
+    },
+  };
   const sizeParam = { name: 'size', in: 'query', required: false, schema: { type: 'integer', minimum: 1 }, description: 'the tree size (default: the latest signed checkpoint\'s size, else the whole log)' };
   return {
     openapi: '3.1.0',
@@ -148,6 +159,13 @@ export function openApiDocument(): Record<string, any> {
             },
             ...errors(400, 401, 403, 503),
           },
+        },
+      },
+      '/v1/checkpoints': {
+        get: {
+          summary: 'The signed checkpoints the log keeps in its checkpoints table, by size (admin, auditor)',
+          parameters: [{ name: 'after', in: 'query', required: false, schema: { type: 'integer', minimum: 0, default: 0 }, description: 'only those of a size greater than this' }],
+          responses: { 200: { description: 'the stored checkpoints, ordered by size; [] when the log keeps none', content: json({ type: 'array', items: ref('StoredCheckpoint') }) }, ...errors(400, 401, 403, 503) },
         },
       },
       '/v1/tokens': {

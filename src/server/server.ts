@@ -162,7 +162,8 @@ async function stop(service: PasidService, servers: Server[], ledger: Ledger, so
   clearTimeout(grace);
   await service.committer.drain();
   await service.committer.close();
-  await service.checkpoints?.close();
+  // After the last commit: one last checkpoint of the final head (when it grew), published.
+  await service.checkpoints?.close({ final: true });
   // What was committed is shipped (a few tries) before the log closes.
   await shipper?.stop();
   ledger.close();

@@ -3,6 +3,7 @@ import type { GroupResult, Ledger } from '../ledger.js';
 import { parseRequest, RequestError } from '../model/request.js';
 import { TOKEN_ROLES, type TokenRecord, type TokenRole } from '../model/token.js';
 import type { Request } from '../model/types.js';
+import { storedCheckpoints } from '../store/export_rows.js';
 import { MerkleStore } from '../store/tree.js';
 import { TokenGate } from './auth.js';
 import { BodyError, readBody } from './body.js';
@@ -122,6 +123,12 @@ export class PasidService {
       const limit = url.searchParams.get('limit');
       if (limit !== null && !/^\d{1,15}$/.test(limit)) return this.fail(res, 400, '"limit" must be a count of entries (a non-negative integer)', 'invalid');
       return this.streamEntries(req, res, Math.max(1, Number(from)), url.searchParams.get('follow') === '1', limit === null ? Infinity : Number(limit));
+    }
+    if (path === '/v1/checkpoints') {
+      if (!this.readOnly(who, res)) return;
+      const after = url.searchParams.get('after') ?? '0';
+      if (!/^\d{1,15}$/.test(after)) return this.fail(res, 400, '"after" must be a size (a non-negative integer)', 'invalid');
+      return send(res, 200, storedCheckpoints(this.ledger.db).filter((c) => c.size > Number(after)));
     }
     if (this.proofs.owns(path)) {
       if (!this.readOnly(who, res)) return;

@@ -23,14 +23,26 @@ export function exportRows(db: BetterSqlite3.Database, from: number, to: number)
 /** {@link exportRows}'s statement, prepared once per connection (a shipper reads a batch in several slices). */
 const readRows = new WeakMap<BetterSqlite3.Database, BetterSqlite3.Statement>();
 
+/** A signed checkpoint as a log keeps it in its `checkpoints` table (the `pasid-ledger-checkpoint/1` fields but `format`). */
+export interface StoredCheckpoint {
+  size: number;
+  chain: string;
+  at: string;
+  public_key: string;
+  signature: string;
+}
+
 /**
  * The signed checkpoints a log file keeps beside its entries, if it has a `checkpoints`
  * table with the checkpoint's fields (`size`, `chain`, `at`, `public_key`, `signature`);
- * an empty list otherwise.
+ * an empty list otherwise. Ordered by size.
+ *
+ * @example
+ * storedCheckpoints(db); // [{ size: 341, chain: '9f…', at: '2026-…Z', public_key: '-----BEGIN PUBLIC KEY…', signature: 'q1…' }]
  */
-export function storedCheckpoints(db: BetterSqlite3.Database): Array<{ size: number; chain: string; at: string; public_key: string; signature: string }> {
+export function storedCheckpoints(db: BetterSqlite3.Database): StoredCheckpoint[] {
   const cols = db.prepare("SELECT name FROM pragma_table_info('checkpoints')").all() as Array<{ name: string }>;
   const have = new Set(cols.map((c) => c.name));
   if (!['size', 'chain', 'at', 'public_key', 'signature'].every((c) => have.has(c))) return [];
-  return db.prepare('SELECT size, chain, at, public_key, signature FROM checkpoints ORDER BY size').all() as Array<{ size: number; chain: string; at: string; public_key: string; signature: string }>;
+  return db.prepare('SELECT size, chain, at, public_key, signature FROM checkpoints ORDER BY size').all() as StoredCheckpoint[];
 }
