@@ -9,6 +9,7 @@ import { CLI, tmpDir } from './helpers.js';
 import { cliAsync, localRows, pgRows, moreTraffic, pgQuery, trafficLog } from './support/fleet.js';
 import { requirePgCluster, type PgCluster } from './support/pg_cluster.js';
 import { attacker, copyLog, rechain } from './tamper.js';
+import type { ExportRow } from '../src/store/export_rows.js';
 
 const s = suite('fleet_ship');
 let pgc: PgCluster;
@@ -187,11 +188,11 @@ s('the trigger checks rows sent with COPY too (a statement-level trigger over it
   const { copyIn, copyText } = await import('../src/fleet/copy_in.js');
   const text = '{"x":2}';
   const leaf = leafHash(text);
-  const row = (seq: number, l: string, chain: string) => ({ seq, entry: text, leaf: l, chain, at: 't', type: 'request', op: null, machine: null, vm: null, container: null, mm: null, pasid: null, cause: null, request_id: null });
+  const row = (seq: number, l: string, chain: string): ExportRow => [seq, text, l, chain, 't', 'request', null, null, null, null, null, null, null, null];
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const copy = (rows: ReturnType<typeof row>[]) => copyIn(c, 'COPY entries (host, seq, entry, leaf, chain, at, type, op, machine, vm, container, mm, pasid, cause, request_id) FROM STDIN', copyText('copycat', rows as never));
+    const copy = (rows: ExportRow[]) => copyIn(c, 'COPY entries (host, seq, entry, leaf, chain, at, type, op, machine, vm, container, mm, pasid, cause, request_id) FROM STDIN', copyText('copycat', rows));
     await rejects(() => copy([row(n + 1, '0'.repeat(64), chainHash(last.chain, '0'.repeat(64)))]), /host copycat: seq \d+ refused: the entry text does not hash to its leaf/);
     const good = chainHash(last.chain, leaf);
     await rejects(() => copy([row(n + 1, leaf, good), row(n + 2, leaf, chainHash('1'.repeat(64), leaf))]), /host copycat: seq \d+ refused: the chain is not SHA-256/);

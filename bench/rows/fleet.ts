@@ -12,14 +12,14 @@ import { listHosts } from '../../src/fleet/read.js';
 import { shipLog } from '../../src/fleet/ship.js';
 import { verifyHost } from '../../src/fleet/verify.js';
 import { copyIn, copyText } from '../../src/fleet/copy_in.js';
-import { exportRows } from '../../src/store/export_rows.js';
+import { EXPORT_COLUMNS, exportRows } from '../../src/store/export_rows.js';
 import { startPgCluster } from '../../test/support/pg_cluster.js';
 import { buildBigLog } from '../biglog.js';
 import { absRow, ratioRow, type BenchRow } from '../row.js';
 import { gc, median } from '../stats.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const COLS = ['seq', 'entry', 'leaf', 'chain', 'at', 'type', 'op', 'machine', 'vm', 'container', 'mm', 'pasid', 'cause', 'request_id'] as const;
+const COLS = EXPORT_COLUMNS;
 
 function skipped(id: string, figure: string, unit: string, why: string): BenchRow {
   return { id, figure, unit, value: null, runs: [], ceiling: null, ceiling_runs: [], ratio: null, target: { kind: 'none' }, pass: null, note: `skipped: ${why}` };
@@ -41,7 +41,7 @@ async function rawInsert(c: pg.Client, path: string, entries: number, host: stri
       for (const r of rows) {
         const base = values.length;
         tuples.push(`($1, ${COLS.map((_, i) => `$${base + i + 1}`).join(', ')})`);
-        for (const k of COLS) values.push(r[k]);
+        values.push(...r);
       }
       await c.query('BEGIN');
       await c.query(`INSERT INTO raw_entries (host, ${COLS.join(', ')}) VALUES ${tuples.join(', ')}`, values);

@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import type { ExportRow } from '../store/export_rows.js';
+import { EXPORT_COLUMNS, type ExportRow } from '../store/export_rows.js';
 
-/** The columns of `entries` a shipped row fills, in the order of {@link copyText}'s fields. */
-export const ENTRY_COLUMNS = 'host, seq, entry, leaf, chain, at, type, op, machine, vm, container, mm, pasid, cause, request_id';
+/** The columns of `entries` a shipped row fills, in the order of {@link copyText}'s fields: the host, then an {@link ExportRow}'s. */
+export const ENTRY_COLUMNS = ['host', ...EXPORT_COLUMNS].join(', ');
 
 /** `COPY entries FROM STDIN` in text format: the statement {@link copyText}'s lines feed. */
 export const COPY_ENTRIES = `COPY entries (${ENTRY_COLUMNS}) FROM STDIN`;
@@ -31,8 +31,8 @@ export function copyText(host: string, rows: readonly ExportRow[]): string {
   const h = field(host);
   let s = '';
   for (const r of rows) {
-    s += `${h}\t${field(r.seq)}\t${field(r.entry)}\t${field(r.leaf)}\t${field(r.chain)}\t${field(r.at)}\t${field(r.type)}\t${field(r.op)}\t`
-      + `${field(r.machine)}\t${field(r.vm)}\t${field(r.container)}\t${field(r.mm)}\t${field(r.pasid)}\t${field(r.cause)}\t${field(r.request_id)}\n`;
+    s += `${h}\t${field(r[0])}\t${field(r[1])}\t${field(r[2])}\t${field(r[3])}\t${field(r[4])}\t${field(r[5])}\t${field(r[6])}\t`
+      + `${field(r[7])}\t${field(r[8])}\t${field(r[9])}\t${field(r[10])}\t${field(r[11])}\t${field(r[12])}\t${field(r[13])}\n`;
   }
   return s;
 }

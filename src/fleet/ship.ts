@@ -1,7 +1,7 @@
 import { ChainStep } from '../store/chain.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
-import { exportRows, storedCheckpoints, type ExportRow, type StoredCheckpoint } from '../store/export_rows.js';
+import { CHAIN, ENTRY, exportRows, LEAF, SEQ, storedCheckpoints, type ExportRow, type StoredCheckpoint } from '../store/export_rows.js';
 import { GENESIS_CHAIN } from '../store/hash.js';
 import { EntryLog, type LogHead } from '../store/log.js';
 import { copyIn, copyText, COPY_ENTRIES } from './copy_in.js';
@@ -109,10 +109,10 @@ function recompute(host: string, rows: ExportRow[], prevChain: string, from: num
   const step = new ChainStep(prevChain);
   let expect = from + 1;
   for (const r of rows) {
-    if (r.seq !== expect) throw new ShipRefused(host, expect, 'the local log has no such entry (run "pasid-ledger verify")');
-    const bad = step.check(r);
+    if (r[SEQ] !== expect) throw new ShipRefused(host, expect, 'the local log has no such entry (run "pasid-ledger verify")');
+    const bad = step.checkText(r[ENTRY], r[LEAF], r[CHAIN]);
     if (bad) {
-      throw new ShipRefused(host, r.seq, `the local log is bad: its ${bad.what} does not recompute from the entry text (run "pasid-ledger verify")`);
+      throw new ShipRefused(host, r[SEQ], `the local log is bad: its ${bad.what} does not recompute from the entry text (run "pasid-ledger verify")`);
     }
     expect += 1;
   }
@@ -160,7 +160,7 @@ async function appendBatch(
       if (head.seq < from) throw new FleetError(`host ${host}: PostgreSQL's head went back from seq ${from} to ${head.seq}; nothing written`);
       start = Math.min(head.seq - from, rows.length);
       const theirs = start === head.seq - from ? head.chain : await pgChainAt(c, host, from + start);
-      if (theirs !== rows[start - 1]!.chain) {
+      if (theirs !== rows[start - 1]![CHAIN]) {
         await c.query('ROLLBACK');
         return await refuseAt(head.seq);
       }
@@ -207,7 +207,7 @@ async function prepareBatch(db: BetterSqlite3.Database, host: string, from: numb
     const slice = exportRows(db, at, Math.min(at + SLICE, to));
     recompute(host, slice, prev, at);
     if (slice.length === 0) break;
-    prev = slice[slice.length - 1]!.chain;
+    prev = slice[slice.length - 1]![CHAIN];
     text += copyText(host, slice);
     rows = rows.length === 0 ? slice : rows.concat(slice);
   }
@@ -315,7 +315,7 @@ export async function shipLog(db: BetterSqlite3.Database, c: pg.Client, opts: Sh
       const cur = await next;
       const durable = cur.to >= local;
       const sent = appendBatch(c, host, refuseAt, cur.rows, from, local, durable);
-      next = cur.to < local ? ahead(cur.to, cur.rows[cur.rows.length - 1]!.chain) : null;
+      next = cur.to < local ? ahead(cur.to, cur.rows[cur.rows.length - 1]![CHAIN]) : null;
       const [ins, skip] = await sent;
       unflushed = !durable;
       shipped += ins;

@@ -3,8 +3,7 @@ import { openEntryStream, type EntryStream } from '../client/entry_stream.js';
 import { connect, ServerError } from '../client/connect.js';
 import { canonicalJson } from '../store/canonical.js';
 import { ChainStep } from '../store/chain.js';
-import { indexColumns } from '../store/columns.js';
-import type { ExportRow } from '../store/export_rows.js';
+import { CHAIN, exportRow, SEQ, type ExportRow } from '../store/export_rows.js';
 import { appendVerified, callIn, insertCheckpoints, openHost, pgHead, refuseBy, ShipRefused, sleep, type ShipResult } from './ship.js';
 
 /** Options of {@link shipFromServer}. */
@@ -75,7 +74,7 @@ function rowOf(host: string, text: string, seq: number, step: ChainStep): Export
   }
   if (canonicalJson(e) !== text) throw new ShipRefused(host, seq, 'the server sent an entry text that is not canonical JSON');
   const { leaf, chain } = step.next(text);
-  return { entry: text, leaf, chain, ...indexColumns(e) };
+  return exportRow(text, leaf, chain, e);
 }
 
 /**
@@ -171,14 +170,14 @@ export async function shipFromServer(c: pg.Client, o: ServerShipOptions): Promis
         if (texts.length === 0) break;
         const rows = texts.map((t, i) => rowOf(o.host, t, from + 1 + i, step));
         const last = rows[rows.length - 1]!;
-        source = Math.max(source, last.seq);
+        source = Math.max(source, last[SEQ]);
         if (!opened) {
           await openHost(c, o.host);
           opened = true;
         }
         const [ins, skip] = await appendVerified(c, o.host, rows, { from, prevChain: prev, source, refuseAt });
-        from = last.seq;
-        prev = last.chain;
+        from = last[SEQ];
+        prev = last[CHAIN];
         lastCall = Date.now();
         total.shipped += ins;
         total.skipped += skip;
