@@ -186,8 +186,14 @@ interface Prepared {
 /** The COPY data of a batch {@link prepareBatch} made, by its rows (so that appendBatch does not encode them twice). */
 const preparedText = new WeakMap<ExportRow[], string>();
 
-/** Rows read, recomputed and encoded per slice before the event loop gets a turn. */
-const SLICE = 250;
+/**
+ * Rows read, recomputed and encoded per slice before the event loop gets a turn. Small,
+ * because PostgreSQL waits twice per batch for the event loop (to be sent the COPY data
+ * after its CopyInResponse, and the next batch after its ReadyForQuery), up to a slice's
+ * work each time. Measured: 64 shipped about 9% faster than 250 (200,000 entries into one
+ * cluster, the two interleaved, 4 runs each; 43.9k against 40.2k entries/s on average).
+ */
+const SLICE = 64;
 
 const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
