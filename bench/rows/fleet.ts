@@ -9,7 +9,7 @@ import { auditHost } from '../../src/fleet/audit.js';
 import { EntryLog } from '../../src/store/log.js';
 import { connectPg, kyselyPg, migratePg } from '../../src/fleet/pg.js';
 import { listHosts } from '../../src/fleet/read.js';
-import { shipLog } from '../../src/fleet/ship.js';
+import { shipLog, SKIP_WAL_FLUSH } from '../../src/fleet/ship.js';
 import { verifyHost } from '../../src/fleet/verify.js';
 import { copyIn, copyText } from '../../src/fleet/copy_in.js';
 import { EXPORT_COLUMNS, exportRows } from '../../src/store/export_rows.js';
@@ -32,7 +32,7 @@ function skipped(id: string, figure: string, unit: string, why: string): BenchRo
  * shipper does not.
  */
 const commitMode = (from: number, batch: number, entries: number): string =>
-  from + batch < entries ? 'SET LOCAL synchronous_commit TO off; ' : '';
+  from + batch < entries ? `${SKIP_WAL_FLUSH}; ` : '';
 
 /**
  * The ceiling of copying rows into PostgreSQL: the same rows read from the same SQLite

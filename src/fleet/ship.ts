@@ -119,6 +119,12 @@ function recompute(host: string, rows: ExportRow[], prevChain: string, from: num
 }
 
 /**
+ * The statement that lets this transaction's commit skip waiting for PostgreSQL's WAL
+ * flush: every batch of a pass but the last runs it (see appendBatch).
+ */
+export const SKIP_WAL_FLUSH = 'SET LOCAL synchronous_commit TO off';
+
+/**
  * One batch in one PostgreSQL transaction, under the host's head row locked FOR UPDATE:
  * the rows must continue the head (rows another shipper wrote meanwhile are skipped if
  * they are the same rows, by their chain, and refused otherwise). The server's trigger
@@ -141,7 +147,7 @@ async function appendBatch(
   // make the COPY fail (the key, or the trigger's chain check): nothing is written and the
   // batch takes the careful path below.
   const h = c.escapeLiteral(host);
-  const flush = durable ? '' : 'SET LOCAL synchronous_commit TO off;\n      ';
+  const flush = durable ? '' : `${SKIP_WAL_FLUSH};\n      `;
   try {
     const n = await copyIn(c, `${flush}WITH h AS (SELECT host FROM hosts WHERE host = ${h} FOR UPDATE)
       UPDATE hosts SET source_seq = GREATEST(source_seq, ${Number(local)}), seen_at = now() FROM h WHERE hosts.host = h.host;
@@ -153,7 +159,7 @@ async function appendBatch(
   }
   await c.query('BEGIN');
   try {
-    if (!durable) await c.query('SET LOCAL synchronous_commit TO off');
+    if (!durable) await c.query(SKIP_WAL_FLUSH);
     const head = await pgHead(c, host, true);
     let start = 0;
     if (head.seq !== from) {
